@@ -1,0 +1,3 @@
+from cityops.cli.main import main
+
+main()

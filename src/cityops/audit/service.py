@@ -1,0 +1,72 @@
+"""Writing and reading the audit log. `append` runs inside the caller's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from cityops.audit.chain import GENESIS_HASH, ChainReport, record_hash, verify_chain
+from cityops.audit.models import AuditHead, AuditRecord
+from cityops.core.clock import as_utc
+
+HEAD_ID = 1
+
+
+def _locked_head(session: Session) -> AuditHead:
+    head = session.scalars(select(AuditHead).where(AuditHead.id == HEAD_ID).with_for_update()).one_or_none()
+    if head is None:
+        head = AuditHead(id=HEAD_ID, seq=0, hash=GENESIS_HASH)
+        session.add(head)
+        session.flush()
+    return head
+
+
+def append(session: Session, *, at: datetime, actor: str, action: str, entity_type: str, entity_id: str | int,
+           region_code: str | None = None, data: dict[str, Any] | None = None) -> AuditRecord:
+    at = as_utc(at)
+    head = _locked_head(session)
+    fields: dict[str, Any] = {
+        "seq": head.seq + 1,
+        "occurred_at": at.isoformat(),
+        "actor": actor,
+        "action": action,
+        "entity_type": entity_type,
+        "entity_id": str(entity_id),
+        "region_code": region_code,
+        "data": data or {},
+    }
+    digest = record_hash(fields, head.hash)
+    record = AuditRecord(**{**fields, "occurred_at": at}, prev_hash=head.hash, hash=digest)
+    session.add(record)
+    head.seq, head.hash = record.seq, digest
+    session.flush()
+    return record
+
+
+def _as_fields(record: AuditRecord) -> dict[str, Any]:
+    return {
+        "seq": record.seq, "occurred_at": record.occurred_at.isoformat(), "actor": record.actor,
+        "action": record.action, "entity_type": record.entity_type, "entity_id": record.entity_id,
+        "region_code": record.region_code, "data": record.data, "prev_hash": record.prev_hash,
+        "hash": record.hash,
+    }
+
+
+def _stream(session: Session, batch: int = 2000) -> Iterator[dict[str, Any]]:
+    query = select(AuditRecord).order_by(AuditRecord.seq).execution_options(yield_per=batch)
+    for record in session.scalars(query):
+        yield _as_fields(record)
+
+
+def verify(*, session: Session) -> ChainReport:
+    head = session.get(AuditHead, HEAD_ID)
+    return verify_chain(_stream(session), head=(head.seq, head.hash) if head else None)
+
+
+def list_records(*, session: Session, query: Select[tuple[AuditRecord]], limit: int, offset: int
+                 ) -> Sequence[AuditRecord]:
+    return session.scalars(query.order_by(AuditRecord.seq.desc()).limit(limit).offset(offset)).all()

@@ -1,0 +1,1 @@
+"""Shared building blocks: settings, storage, errors, clock, bus, security."""

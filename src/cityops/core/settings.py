@@ -1,0 +1,48 @@
+"""The one typed settings object. Everything configurable comes from CITYOPS_* environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CITYOPS_", extra="ignore")
+
+    data_dir: Path = Field(default=Path("var"), description="Folder for the SQLite file, photos and keys")
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; SQLite under data_dir if unset")
+    bus_url: str = Field(default="memory://", description="memory:// (in-process) or nats://host:port")
+    secret_key: SecretStr | None = Field(default=None, description="Signs web sessions; required to serve")
+    language: Literal["zh-CN", "en"] = "zh-CN"
+    log_level: str = "INFO"
+    log_json: bool = False
+    demo_admin_password: SecretStr | None = None
+    demo_open311_key: SecretStr | None = None
+    nats_connect_timeout_s: float = 5.0
+    bus_ack_wait_s: float = 30.0
+    bus_max_deliver: int = 10
+    db_pool_size: int = 10
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'cityops.db').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.effective_database_url.startswith("sqlite")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings_cache() -> None:
+    """Tests and the CLI change the environment; this makes the next get_settings() read it again."""
+    get_settings.cache_clear()
