@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from cityops.audit.chain import GENESIS_HASH, ChainReport, record_hash, verify_chain
@@ -68,5 +68,8 @@ def verify(*, session: Session) -> ChainReport:
 
 
 def list_records(*, session: Session, query: Select[tuple[AuditRecord]], limit: int, offset: int
-                 ) -> Sequence[AuditRecord]:
-    return session.scalars(query.order_by(AuditRecord.seq.desc()).limit(limit).offset(offset)).all()
+                 ) -> tuple[Sequence[AuditRecord], int]:
+    """Newest first; `query` arrives already scoped by the caller's region."""
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(AuditRecord.seq.desc()).limit(limit).offset(offset)).all()
+    return rows, total

@@ -25,7 +25,11 @@ def _claim_batch(db: Database, limit: int) -> Sequence[OutboxMessage]:
     with db.session() as session:
         query = (select(OutboxMessage).where(OutboxMessage.published_at.is_(None))
                  .order_by(OutboxMessage.id).limit(limit))
-        return session.scalars(query).all()
+        rows = session.scalars(query).all()
+        # Detach them loaded: leaving db.session() rolls back, which would expire them and make every
+        # attribute access afterwards fail with DetachedInstanceError.
+        session.expunge_all()
+        return rows
 
 
 def _mark_published(db: Database, ids: list[int], clock: Clock) -> None:

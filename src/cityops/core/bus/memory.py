@@ -70,7 +70,11 @@ class MemoryBus(Bus):
             if message.delivery >= self.max_deliver:
                 log.error("bus.dead_letter", subject=message.subject, key=message.key, error=str(exc))
                 if self._dead_letter is not None:
-                    await self._dead_letter(message, repr(exc))
+                    try:
+                        await self._dead_letter(message, repr(exc))
+                    except Exception:  # nor may a failing dead-letter sink: keep the message in the log
+                        log.exception("bus.dead_letter_failed", subject=message.subject, key=message.key,
+                                      payload=message.payload)
                 return
             log.warning("bus.redeliver", subject=message.subject, key=message.key, error=str(exc))
             await asyncio.sleep(self.retry_delay_s)

@@ -1,0 +1,22 @@
+"""The `cityops` command. Each domain contributes its own sub-command group."""
+
+from __future__ import annotations
+
+import typer
+
+from cityops.audit import cli as audit_cli
+from cityops.cli import db as db_cli
+from cityops.cli import serve as serve_cli
+from cityops.org import cli as org_cli
+from cityops.regions import cli as regions_cli
+
+app = typer.Typer(help="CityOps 城市运行管理平台", no_args_is_help=True, add_completion=False)
+app.add_typer(db_cli.app, name="db", help="数据库 / database")
+app.add_typer(regions_cli.app, name="regions", help="行政区划与网格 / regions and grids")
+app.add_typer(audit_cli.app, name="audit", help="审计日志 / audit log")
+app.add_typer(org_cli.app, name="org", help="部门与人员 / departments and staff")
+serve_cli.register(app)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,9 @@
+"""Imports every domain's tables so one metadata describes the whole schema (Alembic, tests)."""
+
+from cityops.audit import models as audit_models  # noqa: F401
+from cityops.core import models as core_models  # noqa: F401
+from cityops.core.db import Base
+from cityops.org import models as org_models  # noqa: F401
+from cityops.regions import models as region_models  # noqa: F401
+
+metadata = Base.metadata

@@ -1,0 +1,1 @@
+"""Departments, staff, citizens, roles, region scopes and API keys."""

@@ -1,0 +1,1 @@
+"""Regions: city → district → street → community → grid, their polygons, and point → grid lookup (网格)."""

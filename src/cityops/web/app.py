@@ -1,0 +1,46 @@
+"""The ASGI application: API routers, Open311, pages, health, metrics, errors in one place."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.middleware.sessions import SessionMiddleware
+
+from cityops import __version__
+from cityops.audit import views as audit_views
+from cityops.core.errors import ConfigurationError
+from cityops.org import views as org_views
+from cityops.platform import Platform
+from cityops.regions import views as regions_views
+from cityops.web import errors, health, pages
+
+
+def create_app(platform: Platform, *, start_bus: bool = True) -> FastAPI:
+    secret = platform.settings.secret_key
+    if secret is None or len(secret.get_secret_value()) < 32:
+        raise ConfigurationError("CITYOPS_SECRET_KEY must be set to at least 32 characters",
+                                 field="CITYOPS_SECRET_KEY")
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if start_bus:
+            await platform.start_bus()
+        try:
+            yield
+        finally:
+            if start_bus:
+                await platform.stop_bus()
+
+    app = FastAPI(title="CityOps 城市运行管理平台", version=__version__, lifespan=lifespan,
+                  description="一网统管 · 数字底座 · 一网通办 — city operations, data hub, one-stop services")
+    app.state.platform = platform
+    app.state.metrics = health.HttpMetrics()
+    app.middleware("http")(app.state.metrics.middleware)
+    app.add_middleware(SessionMiddleware, secret_key=secret.get_secret_value(), session_cookie="cityops_session",
+                       same_site="lax", https_only=False, max_age=12 * 3600)
+    errors.install(app)
+    for module in (health, org_views, regions_views, audit_views, pages):
+        app.include_router(module.router)
+    return app
