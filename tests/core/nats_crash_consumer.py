@@ -33,8 +33,7 @@ from cityops.core.uow import UnitOfWork  # noqa: E402
 
 CONSUMER = "crash-test-consumer"
 EFFECT_DDL = ("CREATE TABLE IF NOT EXISTS bus_test_effects "
-              "(id INTEGER PRIMARY KEY AUTOINCREMENT, message_key TEXT NOT NULL, delivery INTEGER NOT NULL,"
-              " title TEXT NOT NULL)")
+              "(message_key TEXT NOT NULL, delivery INTEGER NOT NULL, title TEXT NOT NULL)")
 
 
 def create_effect_table(db: Database) -> None:

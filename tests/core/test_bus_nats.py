@@ -31,7 +31,7 @@ from cityops.core.bus.base import Message
 from cityops.core.bus.nats import NatsBus, consumer_name
 from cityops.core.clock import SystemClock
 from cityops.core.consumers import idempotent_handler
-from cityops.core.db import Base, Database
+from cityops.core.db import Database
 from cityops.core.errors import ServiceUnavailable
 from cityops.core.models import ProcessedMessage
 
@@ -234,9 +234,8 @@ def _crash_consumer(nats_env: NatsEnv, *, mode: str, subject: str, durable: str,
     )
 
 
-def _crash_db(tmp_path: Path) -> Database:
-    db = Database(f"sqlite:///{tmp_path / 'crash.db'}")
-    Base.metadata.create_all(db.engine)
+def _crash_db(database_url: str) -> Database:
+    db = Database(database_url)  # migrated SQLite file or PostgreSQL schema (tests/conftest.py)
     helper.create_effect_table(db)
     return db
 
@@ -274,8 +273,8 @@ def _recover_in_process(nats_env: NatsEnv, db: Database, subject: str, durable: 
 
 
 def test_crash_after_commit_before_ack_redelivers_and_the_effect_happens_exactly_once(
-        nats_env: NatsEnv, tmp_path: Path) -> None:
-    db = _crash_db(tmp_path)
+        nats_env: NatsEnv, database_url: str) -> None:
+    db = _crash_db(database_url)
     subject, durable, key = nats_env.subject("case.created"), "cityops.crash.after", f"case-{uuid.uuid4()}"
 
     async def publish() -> None:
@@ -303,8 +302,8 @@ def test_crash_after_commit_before_ack_redelivers_and_the_effect_happens_exactly
 
 
 def test_crash_before_commit_redelivers_and_the_redelivery_applies_it_once(
-        nats_env: NatsEnv, tmp_path: Path) -> None:
-    db = _crash_db(tmp_path)
+        nats_env: NatsEnv, database_url: str) -> None:
+    db = _crash_db(database_url)
     subject, durable, key = nats_env.subject("case.created"), "cityops.crash.before", f"case-{uuid.uuid4()}"
 
     async def publish() -> None:
@@ -328,7 +327,8 @@ def test_crash_before_commit_redelivers_and_the_redelivery_applies_it_once(
     assert deliveries == [2]
     assert _effects(db, key) == (1, 1)
     with db.session() as session:
-        assert session.execute(text("SELECT delivery FROM bus_test_effects")).scalar_one() == 2
+        assert session.execute(text("SELECT delivery FROM bus_test_effects WHERE message_key = :k"),
+                               {"k": key}).scalar_one() == 2
     assert asyncio.run(nats_env.consumer_state(durable)) == (0, 0)
     db.dispose()
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -24,9 +23,9 @@ T0 = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path / 'core.db'}")
-    Base.metadata.create_all(database.engine)
+def db(database_url: str) -> Iterator[Database]:
+    """A migrated database on each backend (tests/conftest.py)."""
+    database = Database(database_url)
     yield database
     database.dispose()
 

@@ -14,6 +14,7 @@ from cityops.platform import Platform
 from cityops.regions import service
 from cityops.regions.codes import scope_prefix_for
 from cityops.regions.errors import PointOutsideRegions
+from cityops.regions.flows import save_regions
 from cityops.regions.schemas import RegionInput
 
 
@@ -96,3 +97,14 @@ def test_loading_the_demo_regions_twice_creates_nothing_new(zibo_platform: Platf
     again = load_zibo_regions(zibo_platform, actor="system:0:cityops")
     assert (again.created, again.updated) == (0, 0)
     assert again.unchanged > 3_000
+
+
+def test_demo_regions_load_and_locate_on_every_backend(platform: Platform, zibo_regions: list[RegionInput]):
+    save_regions(platform, zibo_regions, actor="test", file="demo:zibo", level="city", region_code="370300")
+    locator = service.locator(platform)
+    zhangdian = locator.locate(platform.db, 118.0691, 36.8137)
+    yiyuan = locator.locate(platform.db, 118.1974, 36.1293)
+    assert [step.code for step in zhangdian][:2] == ["370300", "370303"] and zhangdian[-1].level == "grid"
+    assert [step.code for step in yiyuan][:2] == ["370300", "370323"] and yiyuan[-1].level == "grid"
+    with pytest.raises(PointOutsideRegions):
+        locator.locate(platform.db, 120.0, 30.0)

@@ -67,7 +67,7 @@ def verify(*, session: Session) -> ChainReport:
     return verify_chain(_stream(session), head=(head.seq, head.hash) if head else None)
 
 
-def list_records(*, session: Session, query: Select[tuple[AuditRecord]], limit: int, offset: int
+def list_records(*, session: Session, query: Select[Any], limit: int, offset: int
                  ) -> tuple[Sequence[AuditRecord], int]:
     """Newest first; `query` arrives already scoped by the caller's region."""
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0

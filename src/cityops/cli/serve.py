@@ -8,7 +8,7 @@ import typer
 import uvicorn
 from pydantic import SecretStr
 
-from cityops.cli.common import handles_domain_errors, settings_for
+from cityops.cli.common import DataDirOption, handles_domain_errors, settings_for
 from cityops.core import migrate
 from cityops.core.logging import configure_logging
 from cityops.demo.loader import load_demo, load_or_create_secret_key
@@ -37,13 +37,14 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
 @handles_domain_errors
 def demo(port: int = typer.Option(8000, help="端口 / port"),
          host: str = typer.Option("127.0.0.1", help="监听地址 / address"),
-         data_dir: Path = typer.Option(Path("var/demo"), "--data-dir", help="数据目录 / data folder"),
+         data_dir: Path | None = DataDirOption,
          no_serve: bool = typer.Option(False, "--no-serve", help="只准备数据，不启动 / prepare only")) -> None:
     """Create or reuse the demo city (淄博市) in DATA_DIR and serve it. 启动演示城市。"""
     settings = settings_for(data_dir)
     configure_logging(settings.log_level, json_lines=settings.log_json)
     if settings.secret_key is None:
-        settings = settings.model_copy(update={"secret_key": SecretStr(load_or_create_secret_key(data_dir))})
+        key = load_or_create_secret_key(settings.data_dir)
+        settings = settings.model_copy(update={"secret_key": SecretStr(key)})
     platform = build_platform(settings)
     typer.echo("正在准备演示城市（淄博市）… preparing the demo city (Zibo)…")
     migrate.upgrade(platform.db.engine)
@@ -56,10 +57,9 @@ def demo(port: int = typer.Option(8000, help="端口 / port"),
         f"  地址 URL:              {url}\n"
         f"  管理员 admin login:    {creds.admin_username} / {creds.admin_password}\n"
         f"  Open311 API key:       {creds.open311_key}\n"
-        f"  Open311 endpoint:      {url}/open311/v2/\n"
         f"  其他演示账号 other demo users (same password): leader, dispatcher, zd_dispatcher, zd_handler,"
         f" zd_gridworker, data_officer\n"
-        f"  数据目录 data folder:  {data_dir.resolve()}\n"
+        f"  数据目录 data folder:  {settings.data_dir.resolve()}\n"
     )
     if no_serve:
         return

@@ -18,6 +18,6 @@ def claim(session: Session, *, consumer: str, key: str, clock: Clock) -> bool:
     values = {"consumer": consumer, "key": key, "processed_at": clock.now()}
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(ProcessedMessage).values(**values).on_conflict_do_nothing()
-    result = session.execute(statement)
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    # RETURNING, not rowcount: psycopg reports rowcount -1 for INSERT … ON CONFLICT DO NOTHING.
+    statement = insert(ProcessedMessage).values(**values).on_conflict_do_nothing().returning(ProcessedMessage.key)
+    return session.execute(statement).scalar_one_or_none() is not None

@@ -15,6 +15,7 @@ def _dumps(obj: Any, **kwargs: Any) -> str:
 
 def configure_logging(level: str = "INFO", *, json_lines: bool = False) -> None:
     logging.basicConfig(level=level.upper(), format="%(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # migration chatter is not news to operators
     renderer: Any = (structlog.processors.JSONRenderer(serializer=_dumps) if json_lines
                      else structlog.dev.ConsoleRenderer(colors=False))
     structlog.configure(

@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, Select, or_
 from cityops.core.errors import NotFound, PermissionDenied
 from cityops.org.roles import Role, allowed
 
-T = TypeVar("T", bound=tuple[Any, ...])
+S = TypeVar("S", bound=Select[Any])
 
 
 @dataclass(frozen=True)
@@ -57,8 +57,8 @@ def reference_condition(principal: Principal, region_column: Any) -> ColumnEleme
     return or_(inside, region_column.in_(principal.region_path)) if principal.region_path else inside
 
 
-def scoped(query: Select[T], principal: Principal, region_column: Any) -> Select[T]:
-    return query.where(record_condition(principal, region_column))
+def scoped(query: S, principal: Principal, region_column: Any) -> S:
+    return query.where(record_condition(principal, region_column))  # type: ignore[return-value]
 
 
 def ensure_in_scope(principal: Principal, region_code: str | None, *, reference: bool = False) -> None:
