@@ -48,7 +48,7 @@ def demo(args: list[str]) -> int:
 
 
 def test(args: list[str]) -> int:
-    for step in ([BIN / "ruff", "check", "src", "tests", "bench", "dev.py"], [BIN / "mypy"]):
+    for step in ([BIN / "ruff", "check", "src", "tests", "bench", "tools", "dev.py"], [BIN / "mypy"]):
         print("$", " ".join(str(s) for s in step), flush=True)
         if code := _run(*step):
             return code

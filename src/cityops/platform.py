@@ -15,6 +15,7 @@ from cityops.core.db import Database
 from cityops.core.outbox import OutboxRelay
 from cityops.core.settings import Settings, get_settings
 from cityops.core.uow import UnitOfWork
+from cityops.notify.base import MemoryNotifier, Notifier
 
 
 @dataclass
@@ -25,6 +26,7 @@ class Platform:
     bus: Bus | None = None
     relay: OutboxRelay | None = None
     caches: dict[str, Any] = field(default_factory=dict)
+    notifier: Notifier = field(default_factory=MemoryNotifier)
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.db, clock=self.clock, after_commit=self._kick_relay)

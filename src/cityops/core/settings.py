@@ -26,12 +26,27 @@ class Settings(BaseSettings):
     bus_ack_wait_s: float = 30.0
     bus_max_deliver: int = 10
     db_pool_size: int = 10
+    # Deadlines and escalation (督办)
+    deadline_warn_before_hours: float = Field(default=2.0, description="Warn this many hours before a deadline")
+    escalate_to_leader_after_hours: float = Field(default=24.0,
+                                                  description="Escalate to the leader this long after overdue")
+    deadline_sweep_interval_s: float = 60.0
+    # Notifications
+    notify_webhook_url: str | None = None
+    notify_webhook_secret: SecretStr | None = None
+    # Photos
+    photo_max_bytes: int = 10 * 1024 * 1024
+    photo_max_count: int = 9
 
     @property
     def effective_database_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'cityops.db').resolve()}"
+
+    @property
+    def photo_dir(self) -> Path:
+        return self.data_dir / "photos"
 
     @property
     def is_sqlite(self) -> bool:

@@ -1,0 +1,1 @@
+"""Notifications to people and systems (deadline warnings, escalations) behind one small interface."""
