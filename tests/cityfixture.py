@@ -57,9 +57,10 @@ def build_small_city(platform: Platform) -> SmallCity:
     for street, tag in [(STREET_A, "a"), (STREET_B, "b")]:
         for role in STAFF_ROLES:
             username = f"{tag}_{role.value}"
+            department = city.departments[f"{street}-office"] if role.value == "handler" else None
             city.staff[username] = org_flows.create_staff(platform, actor=None, new=org_flows.NewStaff(
                 username=username, display_name=username, password=PASSWORD, role=role.value,
-                region_code=street))
+                region_code=street, department_id=department))
     city.staff["district_admin"] = org_flows.create_staff(platform, actor=None, new=org_flows.NewStaff(
         username="district_admin", display_name="区管理员", password=PASSWORD, role="admin", region_code=DISTRICT))
     city.staff["city_admin"] = org_flows.create_staff(platform, actor=None, new=org_flows.NewStaff(

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import create_engine, text
 
@@ -25,11 +26,25 @@ from cityops.core.db import create_db_engine
 from cityops.core.settings import Settings
 from cityops.model_registry import metadata
 from cityops.platform import Platform, build_platform
+from cityops.web.app import create_app
 
 PG_URL = os.environ.get("CITYOPS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 REQUIRE_SERVICES = os.environ.get("CITYOPS_REQUIRE_SERVICES") == "1"
 START = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)  # a fixed "now" for platform fixtures
+
+
+@pytest.fixture(autouse=True, scope="session")
+def cheap_password_hashing() -> Iterator[None]:
+    """Still argon2, with the smallest cost: tests hash hundreds of passwords and prove nothing by waiting."""
+    from argon2 import PasswordHasher
+
+    from cityops.core import security
+
+    original = security._hasher
+    security._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    yield
+    security._hasher = original
 
 
 def server_up(host: str, port: int) -> bool:
@@ -96,8 +111,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 def make_settings(data_dir: Path, database_url: str, **overrides: object) -> Settings:
+    # Tests run the triage worker themselves (worker.drain), so background workers would only race them.
     values: dict[str, object] = {"data_dir": data_dir, "database_url": database_url,
-                                 "secret_key": SecretStr(TEST_SECRET), "bus_url": "memory://"}
+                                 "secret_key": SecretStr(TEST_SECRET), "bus_url": "memory://", "run_workers": False}
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
 
@@ -109,3 +125,10 @@ def platform(database_url: str, tmp_path: Path) -> Iterator[Platform]:
         yield built
     finally:
         built.close()
+
+
+@pytest.fixture
+def client(platform: Platform) -> Iterator[TestClient]:
+    """The API over the platform fixture, as a browser or program on 127.0.0.1 would call it."""
+    with TestClient(create_app(platform), base_url="http://127.0.0.1") as test_client:
+        yield test_client

@@ -1,6 +1,7 @@
 """Imports every domain's tables so one metadata describes the whole schema (Alembic, tests)."""
 
 from cityops.audit import models as audit_models  # noqa: F401
+from cityops.cases import calendar_models  # noqa: F401
 from cityops.cases import models as case_models  # noqa: F401
 from cityops.catalog import models as catalog_models  # noqa: F401
 from cityops.core import models as core_models  # noqa: F401

@@ -16,6 +16,7 @@ from cityops.core.outbox import OutboxRelay
 from cityops.core.settings import Settings, get_settings
 from cityops.core.uow import UnitOfWork
 from cityops.notify.base import MemoryNotifier, Notifier
+from cityops.notify.webhook import build_notifier
 
 
 @dataclass
@@ -69,4 +70,4 @@ def build_platform(settings: Settings | None = None, *, clock: Clock | None = No
     if settings.is_sqlite:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.effective_database_url, pool_size=settings.db_pool_size)
-    return Platform(settings=settings, db=db, clock=clock or SystemClock())
+    return Platform(settings=settings, db=db, clock=clock or SystemClock(), notifier=build_notifier(settings, db))

@@ -17,6 +17,8 @@ from fastapi.testclient import TestClient
 from cityops.org.roles import STAFF_ROLES
 from cityops.platform import Platform
 from cityops.web.app import create_app
+from tests.cases.matrix import case_path, report_path, seed_cases
+from tests.catalog.matrix import preview_path, rule_path, seed_rules
 from tests.cityfixture import PASSWORD, STREET_A, STREET_B, SmallCity, build_small_city
 from tests.web.conftest import login
 
@@ -27,11 +29,13 @@ VISIBLE_UPWARDS = {"370300", "370303"}
 @dataclass(frozen=True)
 class Endpoint:
     path: str
-    kind: str  # "list" or "detail"
+    kind: str  # "list", "detail" or "aggregate" (figures for a region, chosen with ?region=)
     # list: item -> region code; detail: (city, street tag) -> concrete path for that street's record
     region_of: Callable[[dict[str, Any]], str | None] | None = None
     target: Callable[[SmallCity, str], str] | None = None
     reference: bool = False
+    params: tuple[tuple[str, str], ...] = ()  # query parameters the endpoint needs
+    seed: Callable[[Platform, SmallCity], None] | None = None  # adds the records the endpoint would show
 
 
 def items(body: Any) -> list[dict[str, Any]]:
@@ -67,12 +71,48 @@ MATRIX: dict[str, Endpoint] = {
     "/api/v1/regions/{code}/children": Endpoint(
         "/api/v1/regions/{code}/children", "detail", reference=True,
         target=lambda city, tag: f"/api/v1/regions/{STREETS[tag]}/children"),
+    # Figures, not records: street B's are refused; without a region they cover the caller's own scope only.
+    "/api/v1/kpis": Endpoint("/api/v1/kpis", "aggregate", params=(("from", "2026-03-01"), ("to", "2026-04-01")),
+                             region_of=lambda body: body.get("region", body)["region_code"]),
+    # Routing rules are reference data of their region (own region and above), like departments.
+    "/api/v1/routing-rules": Endpoint("/api/v1/routing-rules", "list", region_of=lambda i: i["region_code"],
+                                      reference=True, seed=seed_rules),
+    "/api/v1/routing-rules/{rule_id}": Endpoint("/api/v1/routing-rules/{rule_id}", "detail", reference=True,
+                                                seed=seed_rules, target=lambda city, tag: rule_path(tag)),
+    "/api/v1/routing-rules/{rule_id}/history": Endpoint(
+        "/api/v1/routing-rules/{rule_id}/history", "detail", reference=True, seed=seed_rules,
+        target=lambda city, tag: rule_path(tag, "/history")),
+    "/api/v1/routing/preview": Endpoint("/api/v1/routing/preview", "detail", reference=True, seed=seed_rules,
+                                        target=lambda city, tag: preview_path(STREETS[tag])),
+    "/api/v1/cases": Endpoint("/api/v1/cases", "list", region_of=lambda i: i["region_code"], seed=seed_cases),
+    "/api/v1/cases/{case_id}": Endpoint("/api/v1/cases/{case_id}", "detail", seed=seed_cases,
+                                        target=lambda city, tag: case_path(tag)),
+    "/api/v1/cases/{case_id}/timeline": Endpoint("/api/v1/cases/{case_id}/timeline", "detail", seed=seed_cases,
+                                                 target=lambda city, tag: case_path(tag, "/timeline")),
+    "/api/v1/reports": Endpoint("/api/v1/reports", "list", region_of=lambda i: i["region_code"], seed=seed_cases),
+    "/api/v1/reports/{public_id}": Endpoint("/api/v1/reports/{public_id}", "detail", seed=seed_cases,
+                                            target=lambda city, tag: report_path(tag)),
+    "/api/v1/workbench/triage-queue": Endpoint("/api/v1/workbench/triage-queue", "list",
+                                               region_of=lambda i: i["region_code"], seed=seed_cases),
+    "/api/v1/workbench/my-tasks": Endpoint("/api/v1/workbench/my-tasks", "list", region_of=lambda i: i["region_code"],
+                                           seed=seed_cases),
+    "/api/v1/workbench/overdue": Endpoint("/api/v1/workbench/overdue", "list", region_of=lambda i: i["region_code"],
+                                          seed=seed_cases),
+    "/api/v1/workbench/soon-due": Endpoint("/api/v1/workbench/soon-due", "list", region_of=lambda i: i["region_code"],
+                                           seed=seed_cases),
 }
 
 # GET endpoints that hold no records of any region, with the reason.
 NOT_SCOPED = {
     "/api/v1/auth/me": "answers only the caller's own identity",
     "/api/v1/regions/locate": "a geographic lookup of public boundaries (the citizen portal needs it)",
+    "/api/v1/categories": "the category catalogue is city-wide reference data, the same for every region",
+    "/api/v1/categories/export": "the city-wide category catalogue as a file",
+    "/api/v1/categories/{code}": "one category of the city-wide catalogue",
+    "/api/v1/categories/{code}/history": "versions of a city-wide category",
+    "/api/v1/photos/{photo_id}": "content-addressed: the id is a SHA-256 of the photo, known only from cases the"
+                                 " caller can see (unguessable, like a capability URL)",
+    "/api/v1/workbench/counts": "scoped figures, checked by test_workbench_counts_cover_only_the_callers_street",
 }
 
 STREETS = {"a": STREET_A, "b": STREET_B}
@@ -112,9 +152,30 @@ def _visible_to_street_a(code: str | None, reference: bool) -> bool:
     return code.startswith(STREET_A) or (reference and code in VISIBLE_UPWARDS)
 
 
+def _aggregate_covers_only_street_a(endpoint: Endpoint, client: TestClient, role: str) -> bool:
+    """Street B's figures are not found (or forbidden); the default figures are street A's and its children's."""
+    params = dict(endpoint.params)
+    other = client.get(endpoint.path, params={**params, "region": STREET_B})
+    assert other.status_code in (403, 404), (endpoint.path, role, other.text)
+    assert STREET_B not in other.text
+    own = client.get(endpoint.path, params=params)
+    assert own.status_code in (200, 403), (endpoint.path, role, own.text)
+    if own.status_code == 403:
+        return False
+    assert endpoint.region_of is not None
+    body = own.json()
+    codes = [endpoint.region_of(body), *(endpoint.region_of(row) for row in body.get("breakdown", []))]
+    assert codes[0] == STREET_A and len(codes) > 1, (endpoint.path, role, codes)
+    leaked = [c for c in codes if not _visible_to_street_a(c, reference=False)]
+    assert not leaked, f"{role} got other regions' figures via {endpoint.path}: {leaked}"
+    return True
+
+
 @pytest.mark.parametrize("role", [r.value for r in STAFF_ROLES])
 def test_street_user_sees_no_other_streets_records(role: str, platform: Platform, client: TestClient):
     city = build_small_city(platform)
+    for seed in {e.seed for e in MATRIX.values() if e.seed is not None}:
+        seed(platform, city)
     login(client, f"a_{role}", PASSWORD)
     allowed_somewhere = False
     for endpoint in MATRIX.values():
@@ -129,6 +190,8 @@ def test_street_user_sees_no_other_streets_records(role: str, platform: Platform
             assert codes, f"{endpoint.path} listed nothing at all for {role}: the check would be vacuous"
             leaked = [c for c in codes if not _visible_to_street_a(c, endpoint.reference)]
             assert not leaked, f"{role} listed other regions' records via {endpoint.path}: {leaked}"
+        elif endpoint.kind == "aggregate":
+            allowed_somewhere |= _aggregate_covers_only_street_a(endpoint, client, role)
         else:
             own = client.get(_resolve(endpoint, city, "a", client, platform))
             other = client.get(_resolve(endpoint, city, "b", client, platform))
@@ -157,3 +220,13 @@ def test_api_key_scoped_to_a_street_cannot_read_the_other_street(platform: Platf
     other_office = city.departments[f"{STREET_B}-office"]
     assert client.get(f"/api/v1/departments/{other_office}", headers=headers).status_code == 404
     assert client.get("/api/v1/staff", headers=headers).status_code == 403
+
+
+def test_workbench_counts_cover_only_the_callers_street(platform: Platform, client: TestClient):
+    city = build_small_city(platform)
+    seed_cases(platform, city)
+    login(client, "a_dispatcher", PASSWORD)
+    counts = client.get("/api/v1/workbench/counts").json()
+    assert counts == {"dispatched": 3, "received": 1}  # street A's four cases; street B's four are not counted
+    login(client, "district_admin", PASSWORD)
+    assert sum(client.get("/api/v1/workbench/counts").json().values()) == 8

@@ -39,7 +39,9 @@ class Case(Base):
     channel: Mapped[str] = mapped_column(String(20))  # channel of the first report
     state: Mapped[str] = mapped_column(String(20))
     suspended: Mapped[bool] = mapped_column(Boolean, default=False)
+    suspended_at: Mapped[datetime | None]  # deadlines move on by the working time spent suspended
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))  # lead department
+    route: Mapped[dict[str, Any] | None]  # the routing decision and its reason, as made at triage
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)
     reopened_count: Mapped[int] = mapped_column(Integer, default=0)
     rework_count: Mapped[int] = mapped_column(Integer, default=0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -11,6 +12,8 @@ from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from cityops.core.errors import DomainError
 from cityops.core.settings import Settings, get_settings
@@ -62,3 +65,36 @@ def handles_domain_errors(func: Callable[P, R]) -> Callable[P, R]:
             sys.exit(2)
 
     return wrapper
+
+
+ActorOption = typer.Option(None, "--actor", help="审计记录中的操作人 / actor for the audit record")
+PROGRESS_FROM = 500  # smaller imports finish before a bar would be worth drawing
+
+
+def default_actor() -> str:
+    """Who the audit log names for a command typed at a terminal."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (OSError, KeyError):  # containers often run as a uid without a passwd entry
+        return "cli"
+
+
+@contextmanager
+def progress_bar(label: str, *, show_from: int = PROGRESS_FROM) -> Iterator[Callable[[int, int], None]]:
+    """A (done, total) callback that draws a bar on stderr once a job is large enough to be worth one."""
+    bar = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   console=Console(stderr=True), transient=True)
+    task: list[TaskID] = []
+
+    def advance(done: int, total: int) -> None:
+        if total < show_from:
+            return
+        if not task:
+            bar.start()
+            task.append(bar.add_task(label, total=total))
+        bar.update(task[0], completed=done)
+
+    try:
+        yield advance
+    finally:
+        bar.stop()

@@ -5,6 +5,9 @@ from __future__ import annotations
 import typer
 
 from cityops.audit import cli as audit_cli
+from cityops.cases import calendar_cli
+from cityops.cases import cli as cases_cli
+from cityops.catalog import cli as catalog_cli
 from cityops.cli import db as db_cli
 from cityops.cli import serve as serve_cli
 from cityops.org import cli as org_cli
@@ -15,6 +18,9 @@ app.add_typer(db_cli.app, name="db", help="数据库 / database")
 app.add_typer(regions_cli.app, name="regions", help="行政区划与网格 / regions and grids")
 app.add_typer(audit_cli.app, name="audit", help="审计日志 / audit log")
 app.add_typer(org_cli.app, name="org", help="部门与人员 / departments and staff")
+app.add_typer(cases_cli.app, name="cases", help="案件 / cases")
+app.add_typer(calendar_cli.app, name="calendar", help="工作日历 / working calendar")
+catalog_cli.register(app)
 serve_cli.register(app)
 
 

@@ -19,6 +19,29 @@ from cityops.web.app import create_app
 def register(app: typer.Typer) -> None:
     app.command("serve")(serve)
     app.command("demo")(demo)
+    app.command("worker")(worker)
+
+
+@handles_domain_errors
+def worker() -> None:
+    """Run the triage worker and the deadline job without the web server. 后台处理进程。"""
+    import asyncio
+
+    from cityops import workers
+
+    settings = settings_for(None)
+    configure_logging(settings.log_level, json_lines=settings.log_json)
+    platform = build_platform(settings)
+
+    async def run() -> None:
+        background = await workers.start(platform)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await background.stop()
+            await platform.stop_bus()
+
+    asyncio.run(run())
 
 
 @handles_domain_errors

@@ -96,7 +96,7 @@ class Database:
         try:
             yield session
         finally:
-            session.rollback()
+            # close() rolls back and detaches without expiring, so loaded objects stay readable afterwards.
             session.close()
 
     def dispose(self) -> None:

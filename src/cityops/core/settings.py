@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     bus_ack_wait_s: float = 30.0
     bus_max_deliver: int = 10
     db_pool_size: int = 10
+    run_workers: bool = Field(default=True, description="Run the triage worker and deadline job in the API process")
+    triage_poll_s: float = Field(default=1.0, description="How often the triage worker looks for waiting reports")
     # Deadlines and escalation (督办)
     deadline_warn_before_hours: float = Field(default=2.0, description="Warn this many hours before a deadline")
     escalate_to_leader_after_hours: float = Field(default=24.0,

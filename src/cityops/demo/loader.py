@@ -8,9 +8,12 @@ import secrets
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from cityops.cases.calendar_flows import load_default_calendar
 from cityops.core.security import new_password, new_token
 from cityops.demo import zibo_org
+from cityops.demo.zibo_catalog import load_demo_catalog
 from cityops.demo.zibo_regions import load_zibo_regions
+from cityops.demo.zibo_reports import load_demo_reports
 from cityops.org import flows as org_flows
 from cityops.org import service as org
 from cityops.org.access import SYSTEM_ACTOR
@@ -64,6 +67,9 @@ def load_demo(platform: Platform, *, admin_password: str | None = None,
     _load_departments(platform)
     _load_staff(platform, creds.admin_password)
     _ensure_open311_key(platform, creds.open311_key)
+    load_default_calendar(platform)
+    load_demo_catalog(platform)
+    load_demo_reports(platform)
     return creds
 
 

@@ -19,7 +19,7 @@ S = TypeVar("S", bound=Select[Any])
 
 @dataclass(frozen=True)
 class Principal:
-    kind: Literal["staff", "citizen", "api_key"]
+    kind: Literal["staff", "citizen", "api_key", "system"]
     id: int
     name: str
     role: Role
@@ -38,6 +38,11 @@ class Principal:
 
 
 SYSTEM_ACTOR = "system:0:cityops"
+
+
+def system_principal(name: str = "cityops", role: Role = Role.DISPATCHER) -> Principal:
+    """The platform itself acting (triage worker, deadline job): city-wide, never an external caller."""
+    return Principal(kind="system", id=0, name=name, role=role, region_code="", scope_prefix="")
 
 
 def require(principal: Principal, permission: str) -> None:

@@ -40,6 +40,13 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "staff.write": frozenset({Role.ADMIN}),
     "apikeys.write": frozenset({Role.ADMIN}),
     "audit.read": frozenset({Role.ADMIN, Role.LEADER, Role.DATA_OFFICER}),
+    "catalog.read": _ALL_STAFF | {Role.SYSTEM},
+    "catalog.write": frozenset({Role.ADMIN}),
+    "kpis.read": frozenset({Role.ADMIN, Role.LEADER, Role.DISPATCHER, Role.DATA_OFFICER, Role.HANDLER}),
+    "cases.read": _ALL_STAFF,
+    "reports.create": _ALL_STAFF | {Role.SYSTEM},
+    "reports.read": frozenset({Role.ADMIN, Role.LEADER, Role.DISPATCHER, Role.GRID_WORKER, Role.DATA_OFFICER}),
+    "photos.read": _ALL_STAFF | {Role.SYSTEM},
 }
 
 

@@ -2,28 +2,28 @@
 
 from __future__ import annotations
 
-import getpass
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict
 from enum import StrEnum
 from pathlib import Path
-from typing import Final
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from cityops.cli.common import DataDirOption, handles_domain_errors, platform_for, print_json
+from cityops.cli.common import (
+    ActorOption,
+    DataDirOption,
+    default_actor,
+    handles_domain_errors,
+    platform_for,
+    print_json,
+    progress_bar,
+)
 from cityops.regions import flows, service
 from cityops.regions.codes import parse_level
 from cityops.regions.coords import parse_crs, to_wgs84
 from cityops.regions.flows import ImportSummary
-from cityops.regions.service import Progress as ProgressCallback
 
 app = typer.Typer(no_args_is_help=True)
 
-PROGRESS_FROM: Final = 500  # smaller imports finish before a bar would be worth drawing
 
 
 class LevelChoice(StrEnum):
@@ -39,36 +39,10 @@ class CrsChoice(StrEnum):
     gcj02 = "gcj02"
 
 
-def _default_actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (OSError, KeyError):  # containers often run as a uid without a passwd entry
-        return "cli"
 
-
-ActorOption = typer.Option(None, "--actor", help="审计记录中的操作人 / actor for the audit record")
 CrsOption = typer.Option(CrsChoice.wgs84, "--crs", help="输入坐标系 / input datum: wgs84 (GPS) or gcj02 (高德)")
 
 
-@contextmanager
-def _progress_bar(label: str) -> Iterator[ProgressCallback]:
-    """A callback for service.upsert_regions that draws a bar on stderr once an import is large enough."""
-    bar = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                   console=Console(stderr=True), transient=True)
-    task: list[TaskID] = []
-
-    def advance(done: int, total: int) -> None:
-        if total < PROGRESS_FROM:
-            return
-        if not task:
-            bar.start()
-            task.append(bar.add_task(label, total=total))
-        bar.update(task[0], completed=done)
-
-    try:
-        yield advance
-    finally:
-        bar.stop()
 
 
 def _print_summary(summary: ImportSummary) -> None:
@@ -88,10 +62,10 @@ def import_geojson(
     data_dir: Path | None = DataDirOption,
 ) -> None:
     """导入区划边界 GeoJSON。Import one level of regions with polygons from GeoJSON."""
-    with platform_for(data_dir) as platform, _progress_bar("导入 / importing") as progress:
+    with platform_for(data_dir) as platform, progress_bar("导入 / importing") as progress:
         summary = flows.import_geojson(platform, file, level=parse_level(level.value), code_field=code_field,
                                        name_field=name_field, parent_code=parent, crs=parse_crs(crs.value),
-                                       actor=actor or _default_actor(), progress=progress)
+                                       actor=actor or default_actor(), progress=progress)
     _print_summary(summary)
 
 
@@ -103,8 +77,8 @@ def import_divisions(
     data_dir: Path | None = DataDirOption,
 ) -> None:
     """导入统计用区划代码 CSV。Import division codes and names (no polygons) from CSV."""
-    with platform_for(data_dir) as platform, _progress_bar("导入 / importing") as progress:
-        summary = flows.import_divisions_csv(platform, file, actor=actor or _default_actor(), progress=progress)
+    with platform_for(data_dir) as platform, progress_bar("导入 / importing") as progress:
+        summary = flows.import_divisions_csv(platform, file, actor=actor or default_actor(), progress=progress)
     _print_summary(summary)
 
 

@@ -18,6 +18,7 @@ import shapely
 from shapely.geometry import shape
 
 from cityops.core.errors import ValidationFailed
+from cityops.core.tabular import decode_text
 from cityops.regions.codes import (
     Level,
     code_problem,
@@ -36,18 +37,6 @@ CSV_ALIASES: Final[dict[str, tuple[str, ...]]] = {
     "code": ("code", "区划代码", "代码", "统计用区划代码"),
     "name": ("name", "名称", "区划名称"),
 }
-
-
-def decode_text(data: bytes) -> str:
-    """UTF-8 with or without BOM; files saved by Chinese Excel/WPS are often GB18030 (a superset of GBK)."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("gb18030")
-    except UnicodeDecodeError as exc:
-        raise ValidationFailed("not UTF-8 or GB18030 text", field="file") from exc
 
 
 # --- GeoJSON --------------------------------------------------------------------------------------

@@ -8,9 +8,14 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.middleware.sessions import SessionMiddleware
 
-from cityops import __version__
+from cityops import __version__, workers
 from cityops.audit import views as audit_views
+from cityops.cases import views as case_views
+from cityops.catalog import views as catalog_views
 from cityops.core.errors import ConfigurationError
+from cityops.insight import views as insight_views
+from cityops.intake import open311
+from cityops.intake import views as intake_views
 from cityops.org import views as org_views
 from cityops.platform import Platform
 from cityops.regions import views as regions_views
@@ -25,11 +30,16 @@ def create_app(platform: Platform, *, start_bus: bool = True) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        background = None
         if start_bus:
             await platform.start_bus()
+            if platform.settings.run_workers:
+                background = await workers.start(platform)
         try:
             yield
         finally:
+            if background is not None:
+                await background.stop()
             if start_bus:
                 await platform.stop_bus()
 
@@ -41,6 +51,9 @@ def create_app(platform: Platform, *, start_bus: bool = True) -> FastAPI:
     app.add_middleware(SessionMiddleware, secret_key=secret.get_secret_value(), session_cookie="cityops_session",
                        same_site="lax", https_only=False, max_age=12 * 3600)
     errors.install(app)
-    for module in (health, org_views, regions_views, audit_views, pages):
+    for module in (health, org_views, regions_views, audit_views, intake_views, case_views, pages):
         app.include_router(module.router)
+    app.include_router(insight_views.router)
+    app.include_router(catalog_views.router)
+    app.mount(open311.PREFIX, open311.create_open311_app(platform))
     return app

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from cityops.core.errors import Unauthenticated
+from cityops.core.security import token_digest
 from cityops.org import service as org
 from cityops.org.access import Principal
 from cityops.platform import Platform
@@ -33,20 +35,62 @@ def _bearer_token(request: Request) -> str | None:
     return request.headers.get("x-api-key")
 
 
+class PrincipalCache:
+    """Who a token or session is, remembered for a few seconds: busy programs send hundreds of requests a
+    second, and looking the key and its region path up each time would cost three queries per request.
+    A revoked key or deactivated user is refused at most `ttl_s` later."""
+
+    def __init__(self, ttl_s: float = 10.0) -> None:
+        self.ttl_s = ttl_s
+        self._entries: dict[str, tuple[float, Principal | None]] = {}
+
+    def get(self, key: str, load: Callable[[], Principal | None]) -> Principal | None:
+        now = time.monotonic()
+        hit = self._entries.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        principal = load()
+        if len(self._entries) > 10_000:  # bounded: forget everything rather than grow without end
+            self._entries.clear()
+        self._entries[key] = (now + self.ttl_s, principal)
+        return principal
+
+
+def _cache(request: Request) -> PrincipalCache:
+    caches = request.app.state.platform.caches
+    cache = caches.get("web.principals")
+    if not isinstance(cache, PrincipalCache):
+        cache = caches["web.principals"] = PrincipalCache()
+    return cache
+
+
 def resolve_principal(request: Request, session: Session) -> Principal | None:
     token = _bearer_token(request)
     if token:
-        key = org.api_key_by_token(session=session, token=token)
-        if key is None:
+        principal = _cache(request).get("key:" + token_digest(token), lambda: _api_key_principal(session, token))
+        if principal is None:
             raise Unauthenticated("invalid API key")
-        return org.principal_for(session=session, kind="api_key", id=key.id, name=key.name, role=key.role,
-                                 region_code=key.region_code, department_id=key.department_id)
+        return principal
     claim = request.session.get(SESSION_KEY) if "session" in request.scope else None
     if not claim or claim.get("kind") != "staff":
         return None
-    staff = org.get_staff(session=session, staff_id=int(claim["id"]))
-    if staff is None or not staff.active:
+    principal = _cache(request).get(f"staff:{int(claim['id'])}", lambda: _staff_principal(session, int(claim["id"])))
+    if principal is None:
         request.session.pop(SESSION_KEY, None)
+    return principal
+
+
+def _api_key_principal(session: Session, token: str) -> Principal | None:
+    key = org.api_key_by_token(session=session, token=token)
+    if key is None:
+        return None
+    return org.principal_for(session=session, kind="api_key", id=key.id, name=key.name, role=key.role,
+                             region_code=key.region_code, department_id=key.department_id)
+
+
+def _staff_principal(session: Session, staff_id: int) -> Principal | None:
+    staff = org.get_staff(session=session, staff_id=staff_id)
+    if staff is None or not staff.active:
         return None
     return org.staff_principal(session=session, staff=staff)
 

@@ -1,8 +1,8 @@
-"""cases, intake, catalogue
+"""cases, intake, catalogue, calendar
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-22 02:23:08.669601
+Create Date: 2026-11-22 02:45:09.229705
 """
 
 from collections.abc import Sequence
@@ -17,6 +17,22 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "calendar_days",
+        sa.Column("date", sa.Date(), nullable=False),
+        sa.Column("kind", sa.String(length=10), nullable=False),
+        sa.Column("name", sa.String(length=60), nullable=False),
+        sa.Column("provisional", sa.Boolean(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_by", sa.String(length=120), nullable=False),
+        sa.PrimaryKeyConstraint("date", name=op.f("pk_calendar_days")),
+    )
+    op.create_table(
+        "calendar_meta",
+        sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_calendar_meta")),
+    )
     op.create_table(
         "categories",
         sa.Column("code", sa.String(length=40), nullable=False),
@@ -100,7 +116,9 @@ def upgrade() -> None:
         sa.Column("channel", sa.String(length=20), nullable=False),
         sa.Column("state", sa.String(length=20), nullable=False),
         sa.Column("suspended", sa.Boolean(), nullable=False),
+        sa.Column("suspended_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("department_id", sa.Integer(), nullable=True),
+        sa.Column("route", sa.JSON(), nullable=True),
         sa.Column("escalation_level", sa.Integer(), nullable=False),
         sa.Column("reopened_count", sa.Integer(), nullable=False),
         sa.Column("rework_count", sa.Integer(), nullable=False),
@@ -302,3 +320,5 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_categories_parent_code"))
 
     op.drop_table("categories")
+    op.drop_table("calendar_meta")
+    op.drop_table("calendar_days")

@@ -1,0 +1,264 @@
+"""Intake under load: reports accepted per second over HTTP on loopback, latency, and how fast each accepted
+report becomes a routed case. Prints one JSON object.
+
+    python bench/intake.py [--db-url postgresql+psycopg://postgres@127.0.0.1:5432/test] [--seconds 20]
+                           [--concurrency 32] [--api-workers 2] [--bus-url memory://]
+
+It creates its own schema (PostgreSQL) or file (SQLite), loads the demo city, starts `uvicorn` with
+--api-workers processes (CITYOPS_RUN_WORKERS=false) and one `cityops worker` process, and measures, in the same
+run, GET /healthz of the same server as the baseline: the most any endpoint of this server does here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from loadgen import get, post, run
+from machine import machine
+from sqlalchemy import create_engine, text
+
+from cityops.core import migrate
+from cityops.core.db import create_db_engine
+from cityops.core.settings import Settings
+from cityops.demo.loader import load_demo
+from cityops.platform import build_platform
+
+TEXTS = [
+    "{place}附近井盖缺失，晚上行人容易踩空，请尽快处理",
+    "{place}路灯不亮已经三天了",
+    "{place}有人占道经营，早晚高峰很堵",
+    "{place}路面塌陷一个大坑，车辆经过很危险",
+    "{place}垃圾堆放没人清运，气味很大",
+    "{place}工地夜间施工噪声扰民",
+]
+PLACES = ["人民西路与共青团路路口", "柳泉路中段", "华光路公交站", "金晶大道", "西五路菜市场", "张周路与联通路交叉口"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def prepare(db_url: str | None, data_dir: Path) -> tuple[str, str, str | None]:
+    """A fresh database with the demo city; returns (url, api key, schema to drop)."""
+    schema = None
+    if db_url and db_url.startswith("postgresql"):
+        schema = f"bench_{uuid.uuid4().hex[:10]}"
+        with create_engine(db_url, isolation_level="AUTOCOMMIT").connect() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        db_url = f"{db_url}?options=-csearch_path%3D{schema}"
+    url = db_url or f"sqlite:///{data_dir / 'cityops.db'}"
+    engine = create_db_engine(url)
+    migrate.upgrade(engine)
+    engine.dispose()
+    platform = build_platform(Settings(data_dir=data_dir, database_url=url))
+    creds = load_demo(platform)
+    platform.close()
+    return url, creds.open311_key, schema
+
+
+def category_codes(url: str) -> list[str]:
+    engine = create_db_engine(url)
+    with engine.connect() as conn:
+        codes = [r[0] for r in conn.execute(text("SELECT code FROM categories WHERE active ORDER BY code"))]
+    engine.dispose()
+    return codes
+
+
+def start_servers(url: str, port: int, workers: int, bus_url: str, data_dir: Path) -> list[subprocess.Popen[bytes]]:
+    env = {
+        **os.environ,
+        "CITYOPS_DATABASE_URL": url,
+        "CITYOPS_DATA_DIR": str(data_dir),
+        "CITYOPS_BUS_URL": bus_url,
+        "CITYOPS_SECRET_KEY": uuid.uuid4().hex * 2,
+        "CITYOPS_LOG_LEVEL": "WARNING",
+        "CITYOPS_DB_POOL_SIZE": "20",
+    }
+    bin_dir = Path(sys.executable).parent
+    api = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "cityops.web.asgi:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        env={**env, "CITYOPS_RUN_WORKERS": "false"},
+    )
+    worker = subprocess.Popen([str(bin_dir / "cityops"), "worker"], env={**env, "CITYOPS_TRIAGE_POLL_S": "0.2"})
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return [api, worker]
+        except OSError:
+            time.sleep(0.3)
+    raise SystemExit("the server did not start")
+
+
+def report_bodies(codes: list[str], n_points: int = 500) -> list[tuple[float, float]]:
+    rng = random.Random(1)
+    return [(118.02 + rng.random() * 0.1, 36.78 + rng.random() * 0.06) for _ in range(n_points)]
+
+
+def make_report_request(key: str, codes: list[str], run_id: str) -> object:
+    points = report_bodies(codes)
+    rng = random.Random(2)
+
+    def build(n: int) -> bytes:
+        lng, lat = points[n % len(points)]
+        body = {
+            "channel": "hotline",
+            "channel_report_id": f"{run_id}-{n}",
+            "category_code": rng.choice(codes),
+            "text": rng.choice(TEXTS).format(place=rng.choice(PLACES)),
+            "lng": lng,
+            "lat": lat,
+            "reporter": {"name": "市民", "phone": "13800000000"},
+        }
+        return post("/api/v1/reports", json.dumps(body, ensure_ascii=False).encode(), "127.0.0.1", {"X-API-Key": key})
+
+    return build
+
+
+def case_lag(url: str, timeout_s: float) -> dict[str, float | int]:
+    """Wait until no report is waiting; then how long each took from accepted to case, and how many were routed."""
+    engine = create_db_engine(url)
+    waited = time.perf_counter()
+    with engine.connect() as conn:
+        while time.perf_counter() - waited < timeout_s:
+            pending = conn.execute(text("SELECT count(*) FROM reports WHERE status = 'received'")).scalar_one()
+            conn.commit()
+            if pending == 0:
+                break
+            time.sleep(0.2)
+        rows = conn.execute(
+            text(
+                "SELECT r.received_at, t.at, c.department_id FROM reports r JOIN cases c ON c.id = r.case_id "
+                "JOIN case_transitions t ON t.case_id = c.id AND t.action = 'receive'"
+            )
+        ).all()
+        total = conn.execute(text("SELECT count(*) FROM reports")).scalar_one()
+    engine.dispose()
+    from cityops.core.clock import as_utc
+
+    lags = sorted((as_utc(at) - as_utc(received)).total_seconds() for received, at, _ in rows)
+    return {
+        "reports_total": int(total),
+        "reports_with_case": len(rows),
+        "reports_routed": sum(1 for *_, dep in rows if dep is not None),
+        "case_lag_p50_s": round(lags[len(lags) // 2], 3) if lags else -1,
+        "case_lag_p99_s": round(lags[int(len(lags) * 0.99) - 1], 3) if lags else -1,
+        "case_lag_max_s": round(lags[-1], 3) if lags else -1,
+        "drain_wait_s": round(time.perf_counter() - waited, 2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument(
+        "--db-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test", help="a PostgreSQL URL, or 'sqlite'"
+    )
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--api-workers", type=int, default=2)
+    parser.add_argument("--bus-url", default="memory://")
+    args = parser.parse_args()
+    data_dir = Path(tempfile.mkdtemp(prefix="cityops-bench-"))
+    url, key, schema = prepare(None if args.db_url == "sqlite" else args.db_url, data_dir)
+    codes = [c for c in category_codes(url) if "-" in c][:12]  # leaf categories of the demo catalogue
+    port = free_port()
+    processes = start_servers(url, port, args.api_workers, args.bus_url, data_dir)
+    try:
+        time.sleep(2)
+        run_id = uuid.uuid4().hex[:8]
+        asyncio.run(
+            run(
+                "127.0.0.1",
+                port,
+                make_report_request(key, codes, "warm" + run_id),  # type: ignore[arg-type]
+                concurrency=4,
+                seconds=2,
+                ok_statuses={201},
+            )
+        )
+        trivial = asyncio.run(
+            run(
+                "127.0.0.1",
+                port,
+                lambda n: get("/healthz", "127.0.0.1"),
+                concurrency=args.concurrency,
+                seconds=args.seconds / 2,
+                ok_statuses={200},
+            )
+        )
+        reports = asyncio.run(
+            run(
+                "127.0.0.1",
+                port,
+                make_report_request(key, codes, run_id),  # type: ignore[arg-type]
+                concurrency=args.concurrency,
+                seconds=args.seconds,
+                ok_statuses={201},
+            )
+        )
+        lag = case_lag(url, timeout_s=120)
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=30)
+    print(
+        json.dumps(
+            {
+                "benchmark": "intake",
+                "backend": "postgresql" if url.startswith("postgresql") else "sqlite",
+                "bus": args.bus_url,
+                "api_processes": args.api_workers,
+                "worker_processes": 1,
+                "concurrency": args.concurrency,
+                "seconds": args.seconds,
+                "reports_accepted": reports.ok,
+                "reports_failed": reports.errors,
+                "statuses": reports.statuses,
+                "reports_per_s": round(reports.ok / reports.elapsed_s, 1),
+                "p50_ms": reports.percentile_ms(50),
+                "p99_ms": reports.percentile_ms(99),
+                "baseline_healthz_per_s": round(trivial.ok / trivial.elapsed_s, 1),
+                "baseline_healthz_p99_ms": trivial.percentile_ms(99),
+                **lag,
+                "machine": machine(),
+            },
+            ensure_ascii=False,
+        )
+    )
+    if schema:
+        with create_engine(args.db_url, isolation_level="AUTOCOMMIT").connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    shutil.rmtree(data_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

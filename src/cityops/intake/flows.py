@@ -1,0 +1,56 @@
+"""Receiving a report: validate, store, announce. Processing happens in the triage worker (worker.py), so
+intake stays fast and a slow step downstream never makes a caller wait or lose a report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cityops.core import photos as photo_store
+from cityops.core.errors import ValidationFailed
+from cityops.intake import service
+from cityops.intake.schemas import ReportIn
+from cityops.org.access import Principal
+from cityops.platform import Platform
+from cityops.regions.coords import to_wgs84
+
+RECEIVED_SUBJECT = "cityops.reports.received"
+
+
+@dataclass(frozen=True)
+class Receipt:
+    public_id: str
+    duplicate: bool
+
+
+def receive(platform: Platform, *, report: ReportIn, submitted_by: Principal) -> Receipt:
+    """Stores the report once per (channel, channel id) and publishes it for triage, in one transaction."""
+    _check_photos(platform, report.photos)
+    lng, lat = (to_wgs84(report.lng, report.lat, report.crs) if report.lng is not None and report.lat is not None
+                else (None, None))
+    with platform.uow() as uow:
+        now = uow.clock.now()
+        values = {
+            "public_id": service.new_public_id(now), "channel": report.channel.value,
+            "channel_report_id": report.channel_report_id, "text": report.text,
+            "category_code": report.category_code, "lng": lng, "lat": lat, "address": report.address,
+            "photos": report.photos, "reporter_name": report.reporter.name, "reporter_phone": report.reporter.phone,
+            "reporter_email": report.reporter.email, "submitted_by": submitted_by.actor,
+            "reported_at": report.reported_at or now, "received_at": now, "status": "received",
+            "region_code": None, "case_id": None, "triage": {}, "extra": report.extra,
+        }
+        public_id, created = service.insert_if_new(session=uow.session, values=values)
+        if created:
+            uow.publish(RECEIVED_SUBJECT, {"report": public_id}, key=f"report.received:{public_id}")
+        uow.commit()
+    return Receipt(public_id=public_id, duplicate=not created)
+
+
+def _check_photos(platform: Platform, photo_ids: list[str]) -> None:
+    root = platform.settings.photo_dir
+    for i, photo_id in enumerate(photo_ids):
+        if not photo_store.PHOTO_ID.match(photo_id) or not photo_store.exists(root, photo_id):
+            raise ValidationFailed(f"unknown photo {photo_id!r}: upload it first / 请先上传照片", field=f"photos[{i}]")
+
+
+def store_photo(platform: Platform, content: bytes) -> str:
+    return photo_store.store(content, root=platform.settings.photo_dir, max_bytes=platform.settings.photo_max_bytes)

@@ -1,0 +1,55 @@
+"""Background work: the triage worker (bus consumer) and the deadline job (periodic).
+
+The embedded default runs them inside the API process; `cityops worker` runs them on their own, so a
+production site can run API processes with CITYOPS_RUN_WORKERS=false and scale workers separately.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+
+from cityops.cases.jobs import sweep_deadlines
+from cityops.intake.flows import RECEIVED_SUBJECT
+from cityops.platform import Platform
+from cityops.triage import worker as triage
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class Background:
+    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+async def start(platform: Platform) -> Background:
+    bus = await platform.start_bus()
+    await bus.subscribe(RECEIVED_SUBJECT, durable="triage", handler=triage.bus_handler(platform))
+    background = Background()
+    background.tasks.append(asyncio.create_task(_every(platform.settings.deadline_sweep_interval_s,
+                                                       sweep_deadlines, platform), name="deadline-sweep"))
+    # The table is the queue; bus messages only wake the worker early. Polling it too means reports received
+    # while no worker ran, or announced on another process's in-process bus, are never left behind.
+    background.tasks.append(asyncio.create_task(_every(platform.settings.triage_poll_s, triage.drain, platform),
+                                                name="triage-poll"))
+    return background
+
+
+async def _every(seconds: float, job: object, platform: Platform) -> None:
+    while True:
+        try:
+            await asyncio.to_thread(job, platform)  # type: ignore[arg-type]
+        except Exception:  # a failed pass is logged and tried again next time; the loop must live on
+            log.exception("job.failed", job=getattr(job, "__name__", str(job)))
+        await asyncio.sleep(seconds)
