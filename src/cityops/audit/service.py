@@ -17,11 +17,17 @@ HEAD_ID = 1
 
 
 def _locked_head(session: Session) -> AuditHead:
+    """The head row, locked once per transaction (appends after the first reuse the lock and the row)."""
+    transaction = session.get_transaction()
+    held = session.info.get("audit.head")
+    if held is not None and held[0] is transaction:
+        return held[1]  # type: ignore[no-any-return]
     head = session.scalars(select(AuditHead).where(AuditHead.id == HEAD_ID).with_for_update()).one_or_none()
     if head is None:
         head = AuditHead(id=HEAD_ID, seq=0, hash=GENESIS_HASH)
         session.add(head)
         session.flush()
+    session.info["audit.head"] = (transaction, head)
     return head
 
 
@@ -42,8 +48,7 @@ def append(session: Session, *, at: datetime, actor: str, action: str, entity_ty
     digest = record_hash(fields, head.hash)
     record = AuditRecord(**{**fields, "occurred_at": at}, prev_hash=head.hash, hash=digest)
     session.add(record)
-    head.seq, head.hash = record.seq, digest
-    session.flush()
+    head.seq, head.hash = record.seq, digest  # written with the rest of the transaction, no flush of its own
     return record
 
 

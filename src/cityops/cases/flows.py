@@ -118,10 +118,10 @@ def _record(step: Step) -> None:
     audit.append(step.session, at=step.now, actor=step.actor.actor, action=f"case.{command.action.value}",
                  entity_type="case", entity_id=case.id, region_code=case.region_code,
                  data={"from": from_state, "to": case.state, "reason": command.reason, **step.data})
-    step.session.flush()
     payload = {"case_id": case.id, "number": case.number, "action": command.action.value, "from": from_state,
                "to": case.state, "region_code": case.region_code, "department_id": case.department_id}
-    step.uow.publish("cityops.cases.transitioned", payload, key=f"case.transition:{transition.id}")
+    # The case's version is unique per transition of that case: a key without waiting for the row's id.
+    step.uow.publish("cityops.cases.transitioned", payload, key=f"case.transition:{case.id}:{case.version}")
     step.from_state = case.state
 
 

@@ -62,7 +62,13 @@ class CategoryLimits:
 
 
 def get_category(*, session: Session, code: str) -> Category | None:
-    return session.get(Category, code)
+    # The session's identity map holds objects weakly, so a batch (triage) would reload the same category for
+    # every case; keeping the ones read in session.info makes that one query per category per transaction.
+    held: dict[str, Category] = session.info.setdefault("catalog.categories", {})
+    found = held.get(code) or session.get(Category, code)
+    if found is not None:  # a miss is not kept: the category may be created later in the same transaction
+        held[code] = found
+    return found
 
 
 def get_category_or_raise(*, session: Session, code: str) -> Category:

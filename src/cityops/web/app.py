@@ -47,7 +47,7 @@ def create_app(platform: Platform, *, start_bus: bool = True) -> FastAPI:
                   description="一网统管 · 数字底座 · 一网通办 — city operations, data hub, one-stop services")
     app.state.platform = platform
     app.state.metrics = health.HttpMetrics()
-    app.middleware("http")(app.state.metrics.middleware)
+    app.add_middleware(health.MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(SessionMiddleware, secret_key=secret.get_secret_value(), session_cookie="cityops_session",
                        same_site="lax", https_only=False, max_age=12 * 3600)
     errors.install(app)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from sqlalchemy import text
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cityops.web.deps import PlatformDep
 
@@ -25,20 +25,33 @@ class HttpMetrics:
         self.latency = Histogram("cityops_http_request_duration_seconds", "HTTP request latency",
                                  ["method", "route"], registry=self.registry)
 
-    async def middleware(self, request: Request, call_next: Callable[[Request], Awaitable[Response]]
-                         ) -> Response:
+
+class MetricsMiddleware:
+    """Plain ASGI (not BaseHTTPMiddleware, which costs a task and a stream copy per request on the hot path)."""
+
+    def __init__(self, app: ASGIApp, metrics: HttpMetrics) -> None:
+        self.app, self.metrics = app, metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
         started = time.perf_counter()
-        response = await call_next(request)
-        route = _route_template(request)
-        self.latency.labels(request.method, route).observe(time.perf_counter() - started)
-        self.requests.labels(request.method, route, str(response.status_code)).inc()
-        return response
+        status = [500]
 
+        async def send_and_note(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
 
-def _route_template(request: Request) -> str:
-    # Label by the route's template, not the raw path, so ids do not explode the label set.
-    route = request.scope.get("route")
-    return getattr(route, "path", None) or "unmatched"
+        try:
+            await self.app(scope, receive, send_and_note)
+        finally:
+            # Label by the route's template, not the raw path, so ids do not explode the label set.
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            method = scope.get("method", "")
+            self.metrics.latency.labels(method, route).observe(time.perf_counter() - started)
+            self.metrics.requests.labels(method, route, str(status[0])).inc()
 
 
 @router.get("/healthz", include_in_schema=False)
