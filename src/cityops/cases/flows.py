@@ -174,6 +174,8 @@ def _dispatch(step: Step) -> None:
 
 
 def _next_round(step: Step) -> int:
+    if step.case.first_dispatched_at is None:
+        return 1  # never dispatched, so no tasks yet: no need to ask the database
     current = [t.round for t in service.tasks(session=step.session, case_id=step.case.id)]
     return max(current, default=0) + 1
 
@@ -355,20 +357,23 @@ class NewCase:
     address: str | None = None
     category_code: str | None = None
     route: dict[str, Any] | None = None
+    case_id: int | None = None  # reserved in advance (service.reserve_case_ids) by batch callers
 
 
 def open_case(uow: UnitOfWork, platform: Platform, *, new: NewCase, actor: Principal) -> Case:
     """Opens a case in 受理 (received) inside the caller's transaction, with its registration deadline."""
     clock = timing.for_category(platform, uow.session, new.category_code)
     register_due = clock.register_due(new.received_at)
-    case = Case(number=new.number, title=new.title, description=new.description, category_code=new.category_code,
-                severity=clock.severity, region_code=new.region_code, lng=new.lng, lat=new.lat, address=new.address,
-                channel=new.channel, state=State.RECEIVED.value, suspended=False, escalation_level=0,
-                reopened_count=0, rework_count=0, return_count=0, report_count=1, route=new.route,
+    case = Case(id=new.case_id, number=new.number, title=new.title, description=new.description,
+                category_code=new.category_code, severity=clock.severity, region_code=new.region_code,
+                lng=new.lng, lat=new.lat, address=new.address, channel=new.channel, state=State.RECEIVED.value,
+                suspended=False, escalation_level=0, reopened_count=0, rework_count=0, return_count=0,
+                report_count=1, route=new.route,
                 stage_due_at=register_due, register_due_at=register_due, received_at=new.received_at,
                 imported=False, updated_at=uow.clock.now(), version=1)
     uow.session.add(case)
-    uow.session.flush()
+    if case.id is None:
+        uow.session.flush()  # the id is needed below; batch callers reserve ids and skip this round trip
     uow.session.add(CaseTransition(case_id=case.id, action="receive", from_state=None, to_state=case.state,
                                    actor=actor.actor, role=actor.role.value, reason=None,
                                    data={"channel": new.channel}, at=uow.clock.now()))

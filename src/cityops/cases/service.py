@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from cityops.cases.models import Case, CaseTask, CaseTransition, Escalation, ExtensionRequest
 from cityops.cases.states import OPEN_STATES, State
 from cityops.core.clock import CHINA_TZ
+from cityops.core.db import reserve_ids
 from cityops.core.errors import NotFound
 from cityops.org.access import Principal, ensure_in_scope, scoped
 from cityops.org.roles import Role
@@ -173,3 +174,7 @@ def get_many(*, session: Session, ids: set[int]) -> dict[int, Case]:
 def ids_in_states(states: Sequence[str]) -> Select[Any]:
     """A subquery of the ids of cases in these states, for other domains to filter their own rows by."""
     return select(Case.id).where(Case.state.in_(list(states)))
+
+
+def reserve_case_ids(*, session: Session, count: int) -> list[int]:
+    return reserve_ids(session, Case.__table__, count)

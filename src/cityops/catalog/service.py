@@ -457,8 +457,25 @@ def route_for(*, session: Session, category_code: str | None, region_code: str) 
     """The responsible department for a case of this category in this region, or None (a dispatcher decides)."""
     category = get_category(session=session, code=category_code) if category_code else None
     default = category.default_department_code if category is not None else None
-    return route(rule_views(session=session, category_code=category_code, region_code=region_code),
-                 category_code, region_code, default)
+    candidates = set(candidate_region_codes(region_code))
+    views = [v for v in _rules_of_category(session, category_code) if v.region_code in candidates]
+    return route(views, category_code, region_code, default)
+
+
+def _rules_of_category(session: Session, category_code: str | None) -> list[RuleView]:
+    """All active rules that may apply to a category, read once per transaction: triage routes a batch of
+    reports in one transaction, and most of them share a handful of categories."""
+    held: dict[str | None, list[RuleView]] = session.info.setdefault("catalog.rules", {})
+    if category_code not in held:
+        category = (or_(RoutingRule.category_code.is_(None), RoutingRule.category_code == category_code)
+                    if category_code else RoutingRule.category_code.is_(None))
+        rules = session.scalars(select(RoutingRule).where(RoutingRule.active.is_(True), category)).all()
+        region_names = _region_names(session, {r.region_code for r in rules})
+        department_names = _department_names(session, {r.department_code for r in rules})
+        held[category_code] = [RuleView(r.id, r.category_code, r.region_code, r.department_code, r.active,
+                                        region_names.get(r.region_code), department_names.get(r.department_code))
+                               for r in rules]
+    return held[category_code]
 
 
 def _region_names(session: Session, codes: Iterable[str]) -> dict[str, str]:

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -102,3 +102,22 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def reserve_ids(session: Session, table: Any, count: int) -> list[int]:
+    """`count` fresh primary keys for `table`, so a batch can build rows that refer to each other without
+    flushing after every insert. PostgreSQL: from the column's sequence. SQLite: after the current maximum,
+    which is safe because writers there hold the database lock from BEGIN (see _sqlite_begin_immediate)."""
+    if count <= 0:
+        return []
+    name = table.name
+    if session.get_bind().dialect.name == "postgresql":
+        rows = session.execute(text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
+                               {"t": name, "n": count})
+        return [int(r[0]) for r in rows]
+    start = int(session.execute(text(f'SELECT COALESCE(MAX(id), 0) FROM "{name}"')).scalar_one())
+    reserved: list[int] = session.info.setdefault(f"reserved_ids.{name}", [])
+    start = max([start, *reserved])
+    ids = list(range(start + 1, start + count + 1))
+    reserved.extend(ids)
+    return ids

@@ -80,7 +80,12 @@ def get_department(*, session: Session, department_id: int) -> Department | None
 
 
 def get_department_by_code(*, session: Session, code: str) -> Department | None:
-    return session.scalars(select(Department).where(Department.code == code)).one_or_none()
+    # Held for the transaction (found ones only): triage looks up the same few departments for a whole batch.
+    held: dict[str, Department] = session.info.setdefault("org.departments_by_code", {})
+    found = held.get(code) or session.scalars(select(Department).where(Department.code == code)).one_or_none()
+    if found is not None:
+        held[code] = found
+    return found
 
 
 def get_department_by_name(*, session: Session, name: str) -> Department | None:

@@ -14,6 +14,7 @@ import structlog
 from sqlalchemy.orm import Session
 
 from cityops.cases import flows as case_flows
+from cityops.cases import service as case_service
 from cityops.cases.states import Action
 from cityops.catalog import service as catalog
 from cityops.core.bus.base import Handler, Message
@@ -42,7 +43,24 @@ class BatchResult:
 
 
 def process_pending(platform: Platform, *, limit: int = BATCH) -> BatchResult:
-    """One batch: every received report (oldest first) becomes a case."""
+    """One batch: every received report (oldest first) becomes a case.
+
+    Fast path: the whole batch in one transaction without savepoints (one write of each table at the end).
+    If anything in it fails, the batch is rolled back and done again report by report, each in a savepoint,
+    so the failing report is isolated and kept as a dead letter while the others go through.
+    """
+    try:
+        with platform.uow() as uow:
+            result = BatchResult()
+            ids = reports.pending_ids(session=uow.session, limit=limit)
+            case_ids = case_service.reserve_case_ids(session=uow.session, count=len(ids))
+            for report, case_id in zip(reports.load(session=uow.session, ids=ids), case_ids, strict=True):
+                result.report_ids.append(report.id)
+                _count(result, _triage(uow, platform, report, case_id))
+            uow.commit()
+            return result
+    except Exception:
+        log.warning("triage.batch_failed_retrying_one_by_one", exc_info=True)
     result = BatchResult()
     with platform.uow() as uow:
         ids = reports.pending_ids(session=uow.session, limit=limit)
@@ -50,6 +68,14 @@ def process_pending(platform: Platform, *, limit: int = BATCH) -> BatchResult:
             _one(uow, platform, report, result)
         uow.commit()
     return result
+
+
+def _count(result: BatchResult, dispatched: bool) -> None:
+    result.cases += 1
+    if dispatched:
+        result.dispatched += 1
+    else:
+        result.waiting += 1
 
 
 def drain(platform: Platform) -> BatchResult:
@@ -79,14 +105,10 @@ def _one(uow: UnitOfWork, platform: Platform, report: Report, result: BatchResul
                                    payload=report.text, error=repr(exc), deliveries=1, created_at=uow.clock.now()))
         result.failed += 1
         return
-    result.cases += 1
-    if dispatched:
-        result.dispatched += 1
-    else:
-        result.waiting += 1
+    _count(result, dispatched)
 
 
-def _triage(uow: UnitOfWork, platform: Platform, report: Report) -> bool:
+def _triage(uow: UnitOfWork, platform: Platform, report: Report, case_id: int | None = None) -> bool:
     session = uow.session
     steps: dict[str, object] = {}
     region_code = _locate(platform, session, report, steps)
@@ -98,7 +120,8 @@ def _triage(uow: UnitOfWork, platform: Platform, report: Report) -> bool:
     new = case_flows.NewCase(
         title=_title(report.text), description=report.text, region_code=region_code, channel=report.channel,
         received_at=report.received_at, number="AJ" + report.public_id[1:], lng=report.lng, lat=report.lat,
-        address=report.address, category_code=category, route=steps["route"])  # type: ignore[arg-type]
+        address=report.address, category_code=category, route=steps["route"],  # type: ignore[arg-type]
+        case_id=case_id)
     case = case_flows.open_case(uow, platform, new=new, actor=TRIAGE)
     report.case_id, report.region_code, report.triage = case.id, region_code, steps
     report.status = "triaged" if department_id else "waiting"
