@@ -36,14 +36,21 @@ class Platform:
         if self.relay is not None:
             self.relay.kick()
 
-    async def start_bus(self) -> Bus:
-        """Connect the bus and start the outbox relay (inside a running event loop)."""
+    async def start_bus(self, *, relay: bool = True) -> Bus:
+        """Connect the bus and, unless told not to, start the outbox relay (inside a running event loop)."""
         if self.bus is None:
             self.bus = create_bus(self.settings, dead_letter=self._dead_letter)
             await self.bus.start()
+        if relay and self.relay is None:
             self.relay = OutboxRelay(self.db, self.bus, clock=self.clock)
             await self.relay.start()
         return self.bus
+
+    def api_relays(self) -> bool:
+        """Whether an API process should relay the outbox. An in-process bus reaches only this process's
+        consumers; an API process without workers has none, so it leaves the outbox to the worker process,
+        whose relay delivers the rows to its own consumers."""
+        return self.settings.run_workers or not self.settings.bus_url.startswith("memory")
 
     async def stop_bus(self) -> None:
         if self.relay is not None:

@@ -32,7 +32,7 @@ def create_app(platform: Platform, *, start_bus: bool = True) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         background = None
         if start_bus:
-            await platform.start_bus()
+            await platform.start_bus(relay=platform.api_relays())
             if platform.settings.run_workers:
                 background = await workers.start(platform)
         try:
