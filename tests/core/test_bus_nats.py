@@ -234,6 +234,14 @@ def _crash_consumer(nats_env: NatsEnv, *, mode: str, subject: str, durable: str,
     )
 
 
+async def _publish_one(nats_env: NatsEnv, subject: str, key: str) -> None:
+    bus = nats_env.bus()
+    try:
+        await bus.publish(subject, {"title": "井盖缺失"}, key=key)
+    finally:
+        await bus.close()
+
+
 def _crash_db(database_url: str) -> Database:
     db = Database(database_url)  # migrated SQLite file or PostgreSQL schema (tests/conftest.py)
     helper.create_effect_table(db)
@@ -277,14 +285,7 @@ def test_crash_after_commit_before_ack_redelivers_and_the_effect_happens_exactly
     db = _crash_db(database_url)
     subject, durable, key = nats_env.subject("case.created"), "cityops.crash.after", f"case-{uuid.uuid4()}"
 
-    async def publish() -> None:
-        bus = nats_env.bus()
-        try:
-            await bus.publish(subject, {"title": "井盖缺失"}, key=key)
-        finally:
-            await bus.close()
-
-    asyncio.run(publish())
+    asyncio.run(_publish_one(nats_env, subject, key))
 
     crashed = _crash_consumer(nats_env, mode="after-commit", subject=subject, durable=durable,
                               db_url=db.url)
@@ -306,14 +307,7 @@ def test_crash_before_commit_redelivers_and_the_redelivery_applies_it_once(
     db = _crash_db(database_url)
     subject, durable, key = nats_env.subject("case.created"), "cityops.crash.before", f"case-{uuid.uuid4()}"
 
-    async def publish() -> None:
-        bus = nats_env.bus()
-        try:
-            await bus.publish(subject, {"title": "井盖缺失"}, key=key)
-        finally:
-            await bus.close()
-
-    asyncio.run(publish())
+    asyncio.run(_publish_one(nats_env, subject, key))
 
     crashed = _crash_consumer(nats_env, mode="before-commit", subject=subject, durable=durable,
                               db_url=db.url)
