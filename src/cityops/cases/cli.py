@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from cityops.cases import export as case_export
 from cityops.cases import history
 from cityops.cases.jobs import sweep_deadlines
 from cityops.cli.common import DataDirOption, handles_domain_errors, platform_for, print_json
+from cityops.core.clock import CHINA_TZ
 from cityops.insight import cli as insight_cli
 from cityops.triage import worker as triage
 
@@ -59,8 +61,6 @@ def _since(value: str | None) -> datetime | None:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise typer.BadParameter(f"not a date: {value!r}", param_hint="--since") from None
-    from cityops.core.clock import CHINA_TZ
-
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=CHINA_TZ)
 
 
@@ -70,7 +70,7 @@ def sweep(data_dir: Path | None = DataDirOption) -> None:
     """Run the deadline job once: warnings, overdue marks, escalations. 执行一次时限检查。"""
     with platform_for(data_dir) as platform:
         result = sweep_deadlines(platform)
-    print_json(result.__dict__ if hasattr(result, "__dict__") else str(result))
+    print_json(asdict(result))
 
 
 @app.command("triage")

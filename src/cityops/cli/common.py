@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
+from cityops.core import migrate
 from cityops.core.errors import DomainError
 from cityops.core.settings import Settings, get_settings
 from cityops.platform import Platform, build_platform
@@ -33,9 +34,11 @@ def settings_for(data_dir: Path | None) -> Settings:
 
 
 @contextmanager
-def platform_for(data_dir: Path | None = None) -> Iterator[Platform]:
+def platform_for(data_dir: Path | None = None, *, require_schema: bool = True) -> Iterator[Platform]:
     platform = build_platform(settings_for(data_dir))
     try:
+        if require_schema:
+            migrate.ensure_current(platform.db.engine)
         yield platform
     finally:
         platform.close()

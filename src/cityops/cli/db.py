@@ -14,6 +14,6 @@ app = typer.Typer(no_args_is_help=True)
 @handles_domain_errors
 def upgrade(data_dir: Path | None = DataDirOption, revision: str = "head") -> None:
     """Apply the database migrations. 升级数据库结构。"""
-    with platform_for(data_dir) as platform:
+    with platform_for(data_dir, require_schema=False) as platform:
         migrate.upgrade(platform.db.engine, revision)
         typer.echo(f"database at {revision}: {platform.db.engine.url.render_as_string(hide_password=True)}")

@@ -34,3 +34,27 @@ def downgrade(engine: Engine, revision: str) -> None:
 
 def is_current(engine: Engine) -> bool:
     return "alembic_version" in inspect(engine).get_table_names()
+
+
+def head_revision() -> str | None:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def ensure_current(engine: Engine) -> None:
+    """A clear error instead of "no such table" when the database is missing or behind the code."""
+    from cityops.core.errors import ConfigurationError
+
+    current, head = current_revision(engine), head_revision()
+    if current != head:
+        raise ConfigurationError(
+            f"the database is at revision {current or 'none'}, the code needs {head}: run `cityops db upgrade`"
+            f" (数据库结构需要升级，请运行 cityops db upgrade)", field="database")
