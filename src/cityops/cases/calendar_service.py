@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import math
-import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -18,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from cityops.cases.calendar import SATURDAY, WorkingCalendar
 from cityops.cases.calendar_models import CalendarDay, CalendarMeta
-from cityops.core.db import Database
 from cityops.core.errors import ValidationFailed
 from cityops.core.tabular import decode_text
+from cityops.core.versioned_cache import VersionedCache
 from cityops.platform import Platform
 
 META_ID: Final = 1
@@ -185,36 +183,13 @@ def bump_version(*, session: Session) -> int:
 # --- the cached calendar --------------------------------------------------------------------------
 
 
-class CalendarCache:
-    """The WorkingCalendar for one process. Rebuilt when calendar_meta.version moves; the version is read at
-    most once per `check_every` seconds, since holidays change a few times a year, not per request."""
+class CalendarCache(VersionedCache[WorkingCalendar]):
+    """The WorkingCalendar for one process, rebuilt when calendar_meta.version moves; checked at most once a
+    minute by default, since holidays change a few times a year, not per request."""
 
     def __init__(self, *, check_every: float = 60.0, monotonic: Callable[[], float] = time.monotonic) -> None:
-        self._check_every = check_every
-        self._monotonic = monotonic
-        self._lock = threading.Lock()
-        self._calendar: WorkingCalendar | None = None
-        self._version: int | None = None
-        self._checked_at = -math.inf
-        self.builds = 0
-
-    def invalidate(self) -> None:
-        """This process just changed the calendar and must not wait for the next check."""
-        with self._lock:
-            self._calendar, self._version, self._checked_at = None, None, -math.inf
-
-    def get(self, db: Database) -> WorkingCalendar:
-        with self._lock:
-            now = self._monotonic()
-            if self._calendar is not None and now - self._checked_at < self._check_every:
-                return self._calendar
-            with db.session() as session:
-                version = current_version(session=session)  # before the rows: a race then only rebuilds twice
-                if self._calendar is None or version != self._version:
-                    self._calendar, self._version = load(session=session), version
-                    self.builds += 1
-            self._checked_at = now
-            return self._calendar
+        super().__init__(version=lambda session: current_version(session=session),
+                         build=lambda session: load(session=session), check_every=check_every, monotonic=monotonic)
 
 
 def calendar_cache(platform: Platform) -> CalendarCache:

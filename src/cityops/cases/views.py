@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from cityops.cases import flows, service
+from cityops.cases.models import Case
 from cityops.cases.schemas import (
     ActionIn,
     CaseDetailOut,
@@ -20,7 +22,7 @@ from cityops.cases.schemas import (
 from cityops.cases.states import Action, State
 from cityops.core.errors import PermissionDenied, ValidationFailed
 from cityops.intake import service as intake
-from cityops.org.access import require
+from cityops.org.access import Principal, require
 from cityops.org.roles import Role
 from cityops.web.deps import PlatformDep, PrincipalDep, SessionDep
 from cityops.web.pagination import Limit, Offset, Page
@@ -29,9 +31,8 @@ router = APIRouter(prefix="/api/v1", tags=["cases 案件"])
 ORDERS = {"received_at", "-received_at", "stage_due_at", "-stage_due_at", "updated_at", "-updated_at"}
 
 
-def _page(rows: object, total: int, limit: int, offset: int, now: datetime) -> Page[CaseOut]:
-    return Page[CaseOut](items=[CaseOut.of(c, now) for c in rows], total=total,  # type: ignore[attr-defined]
-                         limit=limit, offset=offset)
+def _page(rows: Sequence[Case], total: int, limit: int, offset: int, now: datetime) -> Page[CaseOut]:
+    return Page[CaseOut](items=[CaseOut.of(c, now) for c in rows], total=total, limit=limit, offset=offset)
 
 
 @router.get("/cases", response_model=Page[CaseOut])
@@ -144,6 +145,6 @@ def counts(principal: PrincipalDep, session: SessionDep) -> dict[str, int]:
     return service.counts_by_state(session=session, principal=principal)
 
 
-def _dispatcher(principal: object) -> None:
-    if getattr(principal, "role", None) not in (Role.DISPATCHER, Role.ADMIN, Role.LEADER):
+def _dispatcher(principal: Principal) -> None:
+    if principal.role not in (Role.DISPATCHER, Role.ADMIN, Role.LEADER):
         raise PermissionDenied(permission="workbench.triage")

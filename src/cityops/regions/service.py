@@ -7,8 +7,6 @@ regions_meta.version says another transaction (in any process) changed the regio
 from __future__ import annotations
 
 import json
-import math
-import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -21,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from cityops.core.db import Database
 from cityops.core.errors import NotFound, ValidationFailed
+from cityops.core.versioned_cache import VersionedCache
 from cityops.regions.codes import Level, code_problem, implied_parent_codes, level_rank, scope_prefix_for
 from cityops.regions.coords import Crs, to_wgs84
 from cityops.regions.errors import PointOutsideRegions, UnknownRegion
@@ -80,26 +79,26 @@ def list_regions(*, session: Session, level: Level | None = None, parent_code: s
                  prefixes: Sequence[str] | None = None, limit: int = 100,
                  offset: int = 0) -> Sequence[Region]:
     """Regions ordered by code; `prefixes=None` means unscoped, `[]` means nothing is visible."""
-    query = select(Region)
-    if level is not None:
-        query = query.where(Region.level == level)
-    if parent_code is not None:
-        query = query.where(Region.parent_code == parent_code)
-    if prefixes is not None:
-        query = query.where(visible_filter(prefixes))
+    query = select(Region).where(*_conditions(level, parent_code, prefixes))
     return session.scalars(query.order_by(Region.code).limit(limit).offset(offset)).all()
 
 
 def count_regions(*, session: Session, level: Level | None = None, parent_code: str | None = None,
                   prefixes: Sequence[str] | None = None) -> int:
-    query = select(func.count()).select_from(Region)
-    if level is not None:
-        query = query.where(Region.level == level)
-    if parent_code is not None:
-        query = query.where(Region.parent_code == parent_code)
-    if prefixes is not None:
-        query = query.where(visible_filter(prefixes))
+    query = select(func.count()).select_from(Region).where(*_conditions(level, parent_code, prefixes))
     return session.scalar(query) or 0
+
+
+def _conditions(level: Level | None, parent_code: str | None, prefixes: Sequence[str] | None
+                ) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if level is not None:
+        conditions.append(Region.level == level)
+    if parent_code is not None:
+        conditions.append(Region.parent_code == parent_code)
+    if prefixes is not None:
+        conditions.append(visible_filter(prefixes))
+    return conditions
 
 
 def first_descendant(*, session: Session, code: str, level: Level) -> Region:
@@ -299,36 +298,24 @@ def _repath_descendants(session: Session, *, old: str, new: str) -> None:
 
 
 class RegionLocator:
-    """Point → region path for one process. Holds a RegionIndex and rebuilds it when regions_meta.version
-    moves; the version is read at most once per `check_every` seconds, so a busy API costs one tiny query a
-    second, and a change made anywhere is seen within that second."""
+    """Point → region path for one process. Holds a RegionIndex, rebuilt when regions_meta.version moves;
+    checked at most once a second, so a change made anywhere is seen within that second."""
 
     def __init__(self, *, check_every: float = 1.0, monotonic: Callable[[], float] = time.monotonic) -> None:
-        self._check_every = check_every
-        self._monotonic = monotonic
-        self._lock = threading.Lock()
-        self._index: RegionIndex | None = None
-        self._version: int | None = None
-        self._checked_at = -math.inf
-        self.builds = 0
+        self._cache = VersionedCache(version=lambda session: current_version(session=session),
+                                     build=lambda session: RegionIndex(index_rows(session=session)),
+                                     check_every=check_every, monotonic=monotonic)
+
+    @property
+    def builds(self) -> int:
+        return self._cache.builds
 
     def invalidate(self) -> None:
         """Forget the index: this process just changed regions and must not wait for the next check."""
-        with self._lock:
-            self._index, self._version, self._checked_at = None, None, -math.inf
+        self._cache.invalidate()
 
     def index(self, db: Database) -> RegionIndex:
-        with self._lock:
-            now = self._monotonic()
-            if self._index is not None and now - self._checked_at < self._check_every:
-                return self._index
-            with db.session() as session:
-                version = current_version(session=session)  # before the rows: a race then only rebuilds twice
-                if self._index is None or version != self._version:
-                    self._index, self._version = RegionIndex(index_rows(session=session)), version
-                    self.builds += 1
-            self._checked_at = now
-            return self._index
+        return self._cache.get(db)
 
     def locate(self, db: Database, lng: float, lat: float, crs: Crs = "wgs84") -> list[PathStep]:
         """Path from the city down to the deepest region containing the point (given in `crs`)."""
