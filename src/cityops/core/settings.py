@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     db_pool_size: int = 10
     run_workers: bool = Field(default=True, description="Run the triage worker and deadline job in the API process")
     triage_poll_s: float = Field(default=1.0, description="How often the triage worker looks for waiting reports")
+    triage_model_path: Path | None = Field(
+        default=None, description="Classifier file from 'cityops triage train'; the shipped model if unset")
+    triage_min_confidence: float = Field(
+        default=0.5, description="Below this classifier confidence a report waits for a dispatcher")
     # Deadlines and escalation (督办)
     deadline_warn_before_hours: float = Field(default=2.0, description="Warn this many hours before a deadline")
     escalate_to_leader_after_hours: float = Field(default=24.0,
