@@ -93,7 +93,7 @@ def test_the_same_report_twice_publishes_one_message(platform: Platform):
         ({"text": " "}, "text"),
         ({"channel": "fax"}, "channel"),
         ({"lng": 200.0}, "lng"),
-        ({"lng": None, "lat": None, "address": None}, ""),
+        ({"channel": "portal", "lng": None, "lat": None, "address": None}, ""),
         ({"lat": None}, ""),
         ({"reporter": {"phone": "call me"}}, "reporter.phone"),
         ({"reported_at": "2026-11-22T09:30:00"}, "reported_at"),
@@ -142,3 +142,12 @@ def test_a_report_with_a_stored_photo_is_accepted_and_an_unknown_one_refused(pla
     unknown = "0" * 64 + ".png"
     refused = client.post("/api/v1/reports", json=report(channel="patrol", channel_report_id="P-2", photos=[unknown]))
     assert refused.status_code == 422 and refused.json()["error"]["field"] == "photos[0]"
+
+
+def test_a_hotline_report_may_carry_its_place_in_the_text_alone(platform: Platform, client: TestClient):
+    build_case_city(platform)
+    login(client, "a_dispatcher", PASSWORD)
+    response = client.post("/api/v1/reports", json=report(lng=None, lat=None, address=None,
+                                                          text="张店区车站街道华光路路灯不亮"))
+    assert response.status_code == 201, response.text
+    assert count_reports(platform) == 1

@@ -80,4 +80,4 @@ def run_triage(data_dir: Path | None = DataDirOption) -> None:
     with platform_for(data_dir) as platform:
         result = triage.drain(platform)
     print_json({"cases": result.cases, "dispatched": result.dispatched, "waiting": result.waiting,
-                "failed": result.failed})
+                "fused": result.fused, "failed": result.failed})

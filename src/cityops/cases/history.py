@@ -24,7 +24,7 @@ from cityops.cases.models import Case
 from cityops.cases.states import State
 from cityops.catalog import service as catalog
 from cityops.core.errors import ValidationFailed
-from cityops.core.tabular import Table, read_table
+from cityops.core.tabular import Table, parse_datetime, read_table
 from cityops.org import service as org
 from cityops.org.access import SYSTEM_ACTOR
 from cityops.platform import Platform
@@ -137,7 +137,7 @@ def _row(raw: dict[str, str], mapping: Mapping, zone: ZoneInfo, line: int) -> Hi
             raise ValidationFailed("empty / 不能为空", field=where(name))
     values["external_id"] = cell("external_id")
     for name in ("created_at", "due_at", "closed_at"):
-        values[name] = _datetime(cell(name), zone, where(name)) if cell(name) else None
+        values[name] = parse_datetime(cell(name), zone, where(name)) if cell(name) else None
     values["status"] = _status(cell("status"), mapping, where("status"))
     for name in ("lng", "lat"):
         values[name] = _number(cell(name), where(name)) if cell(name) else None
@@ -148,14 +148,6 @@ def _row(raw: dict[str, str], mapping: Mapping, zone: ZoneInfo, line: int) -> Hi
     if values["status"] in (State.CLOSED, State.FOLLOWED_UP) and values["closed_at"] is None:
         raise ValidationFailed("a closed case needs its closing time / 已办结需有办结时间", field=where("closed_at"))
     return HistoryRow(**values)
-
-
-def _datetime(text: str, zone: ZoneInfo, where: str) -> datetime:
-    try:
-        value = datetime.fromisoformat(text.replace("/", "-"))
-    except ValueError as exc:
-        raise ValidationFailed(f"not a date and time: {text!r} (e.g. 2025-03-01 09:30)", field=where) from exc
-    return value.replace(tzinfo=zone) if value.tzinfo is None else value
 
 
 def _number(text: str, where: str) -> float:

@@ -8,16 +8,23 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook, load_workbook
 
 from cityops.core.errors import ValidationFailed
 
 XLSX_MAGIC: Final = b"PK\x03\x04"  # XLSX is a zip archive
+# How Chinese spreadsheets write a time: 2019/2/28 11:25:05, 2019-02-28 11:25, 2019年2月28日 11时25分, 2019.2.28
+LOCAL_TIME: Final = re.compile(
+    r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
+    r"(?:[\sT]+(\d{1,2})\s*[:时]\s*(\d{1,2})(?:\s*[:分]\s*(\d{1,2})(?:\.\d+)?)?\s*[分秒]?)?\s*")
 
 
 @dataclass(frozen=True)
@@ -129,3 +136,17 @@ def write_xlsx(columns: Sequence[str], rows: Iterable[Sequence[Any]], *, title: 
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+def parse_datetime(text: str, zone: ZoneInfo, field: str) -> datetime:
+    """A cell's date and time; a time without a zone is local time in `zone`."""
+    match = LOCAL_TIME.fullmatch(text.strip())
+    try:
+        if match:
+            year, month, day, hour, minute, second = (int(part or 0) for part in match.groups())
+            value = datetime(year, month, day, hour, minute, second)
+        else:
+            value = datetime.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise ValidationFailed(f"not a date and time: {text!r} (e.g. 2025-03-01 09:30)", field=field) from exc
+    return value.replace(tzinfo=zone) if value.tzinfo is None else value

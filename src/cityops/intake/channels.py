@@ -24,3 +24,7 @@ CHANNEL_LABELS: dict[Channel, tuple[str, str]] = {
     Channel.SENSOR: ("物联感知", "Sensor alarm"),
     Channel.DEPARTMENT: ("部门系统", "Department system"),
 }
+
+# Channels whose reports may come without coordinates or an address field: a hotline operator or a department
+# system often writes the place into the text, and triage locates it from there.
+TEXT_LOCATED: frozenset[Channel] = frozenset({Channel.HOTLINE, Channel.DEPARTMENT})

@@ -3,10 +3,13 @@ intake stays fast and a slow step downstream never makes a caller wait or lose a
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from cityops.core import photos as photo_store
 from cityops.core.errors import ValidationFailed
+from cityops.core.uow import UnitOfWork
 from cityops.intake import service
 from cityops.intake.schemas import ReportIn
 from cityops.org.access import Principal
@@ -25,23 +28,50 @@ class Receipt:
 def receive(platform: Platform, *, report: ReportIn, submitted_by: Principal) -> Receipt:
     """Stores the report once per (channel, channel id) and publishes it for triage, in one transaction."""
     _check_photos(platform, report.photos)
+    with platform.uow() as uow:
+        receipt = _store(uow, report, submitted_by, received_at=uow.clock.now())
+        uow.commit()
+    return receipt
+
+
+def receive_many(platform: Platform, *, reports: Sequence[ReportIn], submitted_by: Principal,
+                 at_reported_time: bool = False, chunk: int = 500,
+                 progress: Callable[[int, int], None] | None = None) -> list[Receipt]:
+    """A batch (a file import) through the same checks and store as `receive`, a transaction per chunk.
+
+    With `at_reported_time` each report counts as received when the channel says it was sent: a file of last
+    month's hotline messages must keep last month's times for deadlines, fusion windows and statistics.
+    """
+    for report in reports:
+        _check_photos(platform, report.photos)
+    receipts: list[Receipt] = []
+    for start in range(0, len(reports), chunk):
+        with platform.uow() as uow:
+            now = uow.clock.now()
+            for report in reports[start:start + chunk]:
+                at = (report.reported_at or now) if at_reported_time else now
+                receipts.append(_store(uow, report, submitted_by, received_at=at))
+            uow.commit()
+        if progress is not None:
+            progress(len(receipts), len(reports))
+    return receipts
+
+
+def _store(uow: UnitOfWork, report: ReportIn, submitted_by: Principal, *, received_at: datetime) -> Receipt:
     lng, lat = (to_wgs84(report.lng, report.lat, report.crs) if report.lng is not None and report.lat is not None
                 else (None, None))
-    with platform.uow() as uow:
-        now = uow.clock.now()
-        values = {
-            "public_id": service.new_public_id(now), "channel": report.channel.value,
-            "channel_report_id": report.channel_report_id, "text": report.text,
-            "category_code": report.category_code, "lng": lng, "lat": lat, "address": report.address,
-            "photos": report.photos, "reporter_name": report.reporter.name, "reporter_phone": report.reporter.phone,
-            "reporter_email": report.reporter.email, "submitted_by": submitted_by.actor,
-            "reported_at": report.reported_at or now, "received_at": now, "status": "received",
-            "region_code": None, "case_id": None, "triage": {}, "extra": report.extra,
-        }
-        public_id, created = service.insert_if_new(session=uow.session, values=values)
-        if created:
-            uow.publish(RECEIVED_SUBJECT, {"report": public_id}, key=f"report.received:{public_id}")
-        uow.commit()
+    values = {
+        "public_id": service.new_public_id(received_at), "channel": report.channel.value,
+        "channel_report_id": report.channel_report_id, "text": report.text,
+        "category_code": report.category_code, "lng": lng, "lat": lat, "address": report.address,
+        "photos": report.photos, "reporter_name": report.reporter.name, "reporter_phone": report.reporter.phone,
+        "reporter_email": report.reporter.email, "submitted_by": submitted_by.actor,
+        "reported_at": report.reported_at or received_at, "received_at": received_at, "status": "received",
+        "region_code": None, "case_id": None, "triage": {}, "extra": report.extra,
+    }
+    public_id, created = service.insert_if_new(session=uow.session, values=values)
+    if created:
+        uow.publish(RECEIVED_SUBJECT, {"report": public_id}, key=f"report.received:{public_id}")
     return Receipt(public_id=public_id, duplicate=not created)
 
 

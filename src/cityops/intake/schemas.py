@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from cityops.intake.channels import Channel
+from cityops.intake.channels import TEXT_LOCATED, Channel
 
 
 class ReporterIn(BaseModel):
@@ -19,7 +19,7 @@ class ReportIn(BaseModel):
 
     channel: Channel
     channel_report_id: str = Field(min_length=1, max_length=120)
-    text: str = Field(min_length=2, max_length=5000)
+    text: str = Field(min_length=2, max_length=20000)  # long letters to the mayor exist
     category_code: str | None = Field(default=None, max_length=40)
     lng: float | None = Field(default=None, ge=-180, le=180)
     lat: float | None = Field(default=None, ge=-90, le=90)
@@ -49,7 +49,7 @@ class ReportIn(BaseModel):
     def _located(self) -> ReportIn:
         if (self.lng is None) != (self.lat is None):
             raise ValueError("lng and lat come together / 经纬度需同时提供")
-        if self.lng is None and not self.address:
+        if self.lng is None and not self.address and self.channel not in TEXT_LOCATED:
             raise ValueError("a location is needed: lng/lat or address / 需要坐标或地址")
         return self
 

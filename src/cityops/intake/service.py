@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -85,3 +86,36 @@ def reports_for_cases(*, session: Session, case_ids: Sequence[int]) -> dict[int,
     for report in session.scalars(select(Report).where(Report.case_id.in_(case_ids)).order_by(Report.id)):
         found.setdefault(report.case_id or 0, []).append(report)
     return found
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What triage made of a set of reports (an import's summary)."""
+
+    new_cases: int  # reports that opened a case of their own
+    fused: int  # reports that joined a case already open
+    unlocated: int  # place not found from coordinates or text
+    to_triage: int  # waiting for a dispatcher (category or department unknown, or low confidence)
+    pending: int  # not processed yet
+    failed: int  # kept as dead letters
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def outcome_of(*, session: Session, public_ids: Sequence[str]) -> Outcome:
+    counts = {"new_cases": 0, "fused": 0, "unlocated": 0, "to_triage": 0, "pending": 0, "failed": 0}
+    for start in range(0, len(public_ids), 1000):
+        rows = session.execute(select(Report.status, Report.triage).where(
+            Report.public_id.in_(public_ids[start:start + 1000])))
+        for status, triage in rows:
+            if status == "received":
+                counts["pending"] += 1
+                continue
+            if status == "failed":
+                counts["failed"] += 1
+                continue
+            counts["fused" if status == "fused" else "new_cases"] += 1
+            counts["to_triage"] += status == "waiting"
+            counts["unlocated"] += not (triage.get("locate") or {}).get("resolved", False)
+    return Outcome(**counts)
