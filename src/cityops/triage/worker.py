@@ -38,6 +38,7 @@ class BatchResult:
     cases: int = 0
     dispatched: int = 0
     waiting: int = 0
+    fused: int = 0
     failed: int = 0
     report_ids: list[int] = field(default_factory=list)
 
@@ -78,7 +79,7 @@ def _count(result: BatchResult, dispatched: bool) -> None:
         result.waiting += 1
 
 
-def drain(platform: Platform) -> BatchResult:
+def drain(platform: Platform, *, progress: object = None) -> BatchResult:
     """Process batches until no report is waiting (CLI, tests, the demo)."""
     total = BatchResult()
     while True:
