@@ -9,5 +9,6 @@ from cityops.core.db import Base
 from cityops.intake import models as intake_models  # noqa: F401
 from cityops.org import models as org_models  # noqa: F401
 from cityops.regions import models as region_models  # noqa: F401
+from cityops.triage import models as triage_models  # noqa: F401
 
 metadata = Base.metadata

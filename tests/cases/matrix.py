@@ -27,8 +27,9 @@ def seed_cases(platform: Platform, city: SmallCity) -> None:
     for tag, street, (lng, lat) in (("a", STREET_A, POINT_A), ("b", STREET_B, POINT_B)):
         add_rule(platform, MANHOLE, street, f"{street}-office")
         for n, category in enumerate([MANHOLE, MANHOLE, MANHOLE, None]):
+            # each over a kilometre from the last, or triage would fuse them as one problem
             body = {"channel": "hotline", "channel_report_id": f"{tag}-{n}", "text": f"{street} 井盖缺失 {n}",
-                    "lng": lng, "lat": lat, "category_code": category}
+                    "lng": lng, "lat": lat + 0.012 * n, "category_code": category}
             public_id = flows.receive(platform, report=ReportIn.model_validate(body),
                                       submitted_by=system_principal()).public_id
             REPORT_IDS.setdefault(tag, public_id)

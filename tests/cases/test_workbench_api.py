@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from fastapi.testclient import TestClient
 
 from cityops.platform import Platform
@@ -13,8 +15,13 @@ from tests.web.conftest import login
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
 
 
+SPOTS = itertools.cycle([(POINT_A[0] + 0.012 * i, POINT_A[1] + 0.012 * j) for i in range(3) for j in range(3)])
+
+
 def report(client: TestClient, channel_id: str, category: str | None = None, text: str = "井盖缺失") -> str:
-    body = {"channel": "hotline", "channel_report_id": channel_id, "text": text, "lng": POINT_A[0], "lat": POINT_A[1],
+    """Each report at its own spot in grid A, over a kilometre from the last, so triage does not fuse them."""
+    lng, lat = next(SPOTS)
+    body = {"channel": "hotline", "channel_report_id": channel_id, "text": text, "lng": lng, "lat": lat,
             "category_code": category}
     response = client.post("/api/v1/reports", json=body)
     assert response.status_code == 201, response.text

@@ -11,13 +11,15 @@ import pytest
 from cityops.cases.states import State
 from cityops.intake import open311_format as wire
 
+FINISHED = (State.REJECTED, State.CLOSED, State.FOLLOWED_UP, State.MERGED)
+
 
 @pytest.mark.parametrize(("state", "status"), [
     (None, "open"),  # no case yet: the report is waiting for triage
-    *[(s.value, "closed") for s in (State.REJECTED, State.CLOSED, State.FOLLOWED_UP)],
-    *[(s.value, "open") for s in State if s not in (State.REJECTED, State.CLOSED, State.FOLLOWED_UP)],
+    *[(s.value, "closed") for s in FINISHED],
+    *[(s.value, "open") for s in State if s not in FINISHED],
 ])
-def test_a_request_is_closed_only_once_its_case_is_rejected_closed_or_followed_up(state: str | None, status: str):
+def test_a_request_is_closed_only_once_its_case_is_finished(state: str | None, status: str):
     assert wire.status_of(state) == status
 
 

@@ -20,6 +20,7 @@ from cityops.web.app import create_app
 from tests.cases.matrix import case_path, report_path, seed_cases
 from tests.catalog.matrix import preview_path, rule_path, seed_rules
 from tests.cityfixture import PASSWORD, STREET_A, STREET_B, SmallCity, build_small_city
+from tests.insight.reports_seed import hotspot_region, seed_insight
 from tests.web.conftest import login
 
 # Reference data: visible in the caller's own region and along the path upwards (district, city).
@@ -100,6 +101,12 @@ MATRIX: dict[str, Endpoint] = {
                                           seed=seed_cases),
     "/api/v1/workbench/soon-due": Endpoint("/api/v1/workbench/soon-due", "list", region_of=lambda i: i["region_code"],
                                            seed=seed_cases),
+    # Hotspots are made of the caller's region's reports only; by default the last seven days.
+    "/api/v1/insight/hotspots": Endpoint("/api/v1/insight/hotspots", "list", region_of=hotspot_region,
+                                         seed=seed_insight),
+    "/api/v1/insight/monthly-topic": Endpoint("/api/v1/insight/monthly-topic", "aggregate",
+                                              params=(("month", "2026-02"),), seed=seed_insight,
+                                              region_of=lambda body: body.get("region", body)["region_code"]),
 }
 
 # GET endpoints that hold no records of any region, with the reason.

@@ -43,7 +43,10 @@ def case_facts(*, session: Session, region_prefix: str | None, department_id: in
 
 def _relevant(region_prefix: str | None, department_id: int | None, since: datetime,
               until: datetime) -> ColumnElement[bool]:
-    conditions = [or_(*(and_(column >= since, column < until) for column in _PERIOD_COLUMNS))]
+    conditions = [or_(*(and_(column >= since, column < until) for column in _PERIOD_COLUMNS)),
+                  # A merged case was a duplicate: its reports count in the case it joined, so it is neither
+                  # open nor closed work of its own.
+                  Case.state != State.MERGED.value]
     if region_prefix:
         conditions.append(Case.region_code.startswith(region_prefix, autoescape=True))
     if department_id is not None:

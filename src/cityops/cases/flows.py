@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from cityops.audit import service as audit
 from cityops.cases import service, timing
+from cityops.cases.cells import cell_of
 from cityops.cases.models import Case, CaseTask, CaseTransition, Escalation, ExtensionRequest
 from cityops.cases.states import DEPARTMENT_STATES, RULES, Action, State, refusal
 from cityops.core import photos
@@ -320,6 +321,15 @@ def _escalate(step: Step) -> None:
     step.data["level"] = level
 
 
+def _merge(step: Step) -> None:
+    # Only cases/merge.py knows where the reports go; it passes the target in the command's data.
+    if "merged_into" not in step.command.data:
+        raise InvalidTransition("请使用合并接口合并案件 / merge cases with POST /api/v1/cases/{id}/merge")
+    step.data.update(step.command.data)
+    step.case.report_count = 0
+    _enter(step, State.MERGED, None)
+
+
 def _complete_assist(step: Step) -> None:
     case = step.case
     mine = [t for t in service.open_tasks(session=step.session, case_id=case.id, round_=_current_round(step))
@@ -337,7 +347,7 @@ APPLY: dict[Action, Callable[[Step], None]] = {
     Action.CLOSE: _close, Action.FOLLOW_UP: _follow_up, Action.REOPEN: _reopen,
     Action.REQUEST_EXTENSION: _request_extension, Action.DECIDE_EXTENSION: _decide_extension,
     Action.SUSPEND: _suspend, Action.RESUME: _resume, Action.ESCALATE: _escalate,
-    Action.COMPLETE_ASSIST: _complete_assist,
+    Action.COMPLETE_ASSIST: _complete_assist, Action.MERGE: _merge,
 }
 
 
@@ -366,11 +376,12 @@ def open_case(uow: UnitOfWork, platform: Platform, *, new: NewCase, actor: Princ
     register_due = clock.register_due(new.received_at)
     case = Case(id=new.case_id, number=new.number, title=new.title, description=new.description,
                 category_code=new.category_code, severity=clock.severity, region_code=new.region_code,
-                lng=new.lng, lat=new.lat, address=new.address, channel=new.channel, state=State.RECEIVED.value,
+                lng=new.lng, lat=new.lat, address=new.address, fusion_cell=_cell(new), channel=new.channel,
+                state=State.RECEIVED.value,
                 suspended=False, escalation_level=0, reopened_count=0, rework_count=0, return_count=0,
                 report_count=1, route=new.route,
                 stage_due_at=register_due, register_due_at=register_due, received_at=new.received_at,
-                imported=False, updated_at=uow.clock.now(), version=1)
+                last_report_at=new.received_at, imported=False, updated_at=uow.clock.now(), version=1)
     uow.session.add(case)
     if case.id is None:
         uow.session.flush()  # the id is needed below; batch callers reserve ids and skip this round trip
@@ -382,3 +393,8 @@ def open_case(uow: UnitOfWork, platform: Platform, *, new: NewCase, actor: Princ
     uow.publish("cityops.cases.opened", {"case_id": case.id, "number": case.number, "region_code": case.region_code},
                 key=f"case.opened:{case.id}")
     return case
+
+
+def _cell(new: NewCase) -> int | None:
+    """The fusion cell, so later reports of the same problem find this case (triage/fusion_service.py)."""
+    return cell_of(new.lng, new.lat) if new.lng is not None and new.lat is not None else None

@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import insert, select
 
 from cityops.audit import service as audit
+from cityops.cases.cells import cell_of
 from cityops.cases.models import Case
 from cityops.cases.states import State
 from cityops.catalog import service as catalog
@@ -286,6 +287,7 @@ def _case_values(
         "region_code": region_of(row.region_code, row.lng, row.lat),
         "lng": row.lng,
         "lat": row.lat,
+        "fusion_cell": cell_of(row.lng, row.lat) if row.lng is not None and row.lat is not None else None,
         "address": row.address,
         "channel": "history",
         "state": row.status.value,
@@ -300,6 +302,7 @@ def _case_values(
         "handle_due_at": row.due_at,
         "due_at": row.due_at,
         "received_at": row.created_at,
+        "last_report_at": row.created_at,
         "registered_at": None if row.status is State.RECEIVED else row.created_at,
         "first_dispatched_at": row.created_at if dispatched else None,
         "dispatched_at": row.created_at if dispatched else None,

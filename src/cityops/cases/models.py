@@ -24,6 +24,9 @@ class Case(Base):
         Index("ix_cases_state_region", "state", "region_code"),
         Index("ix_cases_department_state", "department_id", "state"),
         Index("ix_cases_due_at", "due_at"),
+        # Fusion: open cases of a category near a point (cells.py) or in a region, reported on lately.
+        Index("ix_cases_fusion_cell_category_last_report", "fusion_cell", "category_code", "last_report_at"),
+        Index("ix_cases_category_last_report", "category_code", "last_report_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -36,6 +39,7 @@ class Case(Base):
     lng: Mapped[float | None] = mapped_column(Float)
     lat: Mapped[float | None] = mapped_column(Float)
     address: Mapped[str | None] = mapped_column(String(300))
+    fusion_cell: Mapped[int | None] = mapped_column(Integer)  # ~1 km square holding lng/lat (cases/cells.py)
     channel: Mapped[str] = mapped_column(String(20))  # channel of the first report
     state: Mapped[str] = mapped_column(String(20))
     suspended: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -55,6 +59,7 @@ class Case(Base):
     overdue_at: Mapped[datetime | None]  # when the current stage was first seen overdue
     # Milestones (first or last time, as the KPIs need them).
     received_at: Mapped[datetime]
+    last_report_at: Mapped[datetime | None]  # the latest report fused into it: fusion's time window runs from here
     registered_at: Mapped[datetime | None]
     register_due_at: Mapped[datetime | None]
     first_dispatched_at: Mapped[datetime | None]

@@ -134,3 +134,16 @@ class ActionIn(BaseModel):
     reopen: bool = False
     level: int | None = Field(default=None, ge=1, le=2)
     expected_version: int | None = None
+
+
+class MergeIn(BaseModel):
+    """合并：另一案件是本案件的重复 / the other case is a duplicate of this one."""
+
+    source: str = Field(min_length=1, max_length=32, description="重复案件的编号或 id / the duplicate's number or id")
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class SplitIn(BaseModel):
+    """拆分：该上报被误并入此案件 / the report was fused into its case by mistake."""
+
+    reason: str = Field(min_length=1, max_length=2000)

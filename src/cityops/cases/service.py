@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from functools import cache
+from typing import Any, NamedTuple
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
+from cityops.cases.cells import cells_near, haversine_m
 from cityops.cases.models import Case, CaseTask, CaseTransition, Escalation, ExtensionRequest
 from cityops.cases.states import OPEN_STATES, State
 from cityops.core.clock import CHINA_TZ
@@ -17,6 +19,7 @@ from cityops.core.db import reserve_ids
 from cityops.core.errors import NotFound
 from cityops.org.access import Principal, ensure_in_scope, scoped
 from cityops.org.roles import Role
+from cityops.regions.codes import level_for_division_code, scope_prefix_for
 
 OPEN = [s.value for s in OPEN_STATES]
 
@@ -178,3 +181,89 @@ def ids_in_states(states: Sequence[str]) -> Select[Any]:
 
 def reserve_case_ids(*, session: Session, count: int) -> list[int]:
     return reserve_ids(session, Case.__table__, count)
+
+
+# --- fusion (triage/fusion_service.py asks: is a new report about a case that is still open?) ------------------
+
+
+class NearbyCase(NamedTuple):
+    """An open case a new report might belong to, as plain data (a tuple: fusion may weigh fifty per report)."""
+
+    case_id: int
+    text: str
+    last_report_at: datetime
+    lng: float | None
+    lat: float | None
+    category_code: str | None
+    region_code: str
+    received_at: datetime
+    distance_m: float | None  # None when found by region
+
+
+def fusion_candidates(*, session: Session, lng: float | None, lat: float | None, radius_m: float, since: datetime,
+                      region_code: str | None, category_codes: Sequence[str] | None,
+                      limit: int) -> list[NearbyCase]:
+    """Open cases (of these categories, None: any) whose latest report came in at or after `since`: with
+    coordinates, those within `radius_m`, nearest first; without, those in the region or in a region holding
+    it, latest first. At most `limit`.
+
+    With coordinates the index on (fusion_cell, category_code, last_report_at) narrows a million open cases to
+    the few in the cells around the point; the exact distance is then computed here. In a hotspot the newest
+    `limit` × 4 in the cells are measured, so the work per report stays bounded."""
+    params: dict[str, Any] = {"since": since}
+    if category_codes is not None:
+        params["categories"] = list(category_codes)
+    by_category = category_codes is not None
+    if lng is not None and lat is not None:
+        cells = cells_near(lng, lat, radius_m)
+        if cells is not None:
+            params["cells"] = cells
+        rows = session.execute(_fusion_query("cells" if cells else "located", by_category, limit * 4), params)
+        found = sorted(((d, row) for row in rows if (d := haversine_m(lng, lat, row.lng, row.lat)) <= radius_m),
+                       key=lambda pair: (pair[0], -pair[1].id))
+        return [NearbyCase._make((*row, distance)) for distance, row in found[:limit]]
+    if not region_code:
+        return []
+    params.update(_region_params(region_code))
+    rows = session.execute(_fusion_query("region", by_category, limit), params)
+    return [NearbyCase._make((*row, None)) for row in rows]
+
+
+@cache
+def _fusion_query(where: str, by_category: bool, limit: int) -> Select[*tuple[Any, ...]]:
+    """Built once per shape with bound parameters: building the expression anew for every report costs more
+    than the indexed query itself."""
+    # The columns in NearbyCase's order, so a row becomes one without naming each field.
+    query = select(Case.id, Case.description, Case.last_report_at, Case.lng, Case.lat, Case.category_code,
+                   Case.region_code, Case.received_at).where(Case.last_report_at >= bindparam("since"),
+                                                             Case.state.in_(OPEN))
+    if by_category:
+        query = query.where(Case.category_code.in_(bindparam("categories", expanding=True)))
+    if where == "cells":
+        query = query.where(Case.fusion_cell.in_(bindparam("cells", expanding=True)))
+    elif where == "located":  # a radius too wide for a cell list: every located case, newest first
+        query = query.where(Case.fusion_cell.is_not(None))
+    else:
+        query = query.where(or_(Case.region_code.like(bindparam("inside"), escape="\\"),
+                                Case.region_code.in_(bindparam("holders", expanding=True))))
+    return query.order_by(Case.last_report_at.desc(), Case.id.desc()).limit(limit)
+
+
+def _region_params(region_code: str) -> dict[str, Any]:
+    """Cases in the region (its code is a prefix of theirs), or known only to a region holding it: a report
+    the hotline placed in a street matches a case known only to its district, and the other way round."""
+    level = level_for_division_code(region_code)
+    prefix = scope_prefix_for(region_code, level) if level is not None else region_code
+    holders = {region_code[:n] for n in (6, 9, 12) if n < len(region_code)} | {region_code[:4] + "00"}
+    holders.discard(region_code)
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return {"inside": escaped + "%", "holders": sorted(holders)}
+
+
+# --- insight: the case's category for each report the analyses read (insight/hotspot_service.py) -----------------
+
+
+def categories_of(*, session: Session, case_ids: Select[Any]) -> dict[int, str | None]:
+    """The category of every case whose id the subquery selects (another domain's rows name their cases so)."""
+    query = select(Case.id, Case.category_code).where(Case.id.in_(case_ids))
+    return {case_id: category for case_id, category in session.execute(query)}

@@ -22,6 +22,7 @@ class State(StrEnum):
     VERIFIED = "verified"  # 核查通过
     CLOSED = "closed"  # 结案
     FOLLOWED_UP = "followed_up"  # 回访
+    MERGED = "merged"  # 已合并: a duplicate, its reports moved to the case it was merged into
 
 
 STATE_LABELS: dict[State, tuple[str, str]] = {
@@ -36,12 +37,13 @@ STATE_LABELS: dict[State, tuple[str, str]] = {
     State.VERIFIED: ("核查通过", "Verified"),
     State.CLOSED: ("结案", "Closed"),
     State.FOLLOWED_UP: ("回访", "Followed up"),
+    State.MERGED: ("已合并", "Merged"),
 }
 
 # States in which the city still owes the reporter something.
 OPEN_STATES = frozenset({State.RECEIVED, State.REGISTERED, State.DISPATCHED, State.RETURNED, State.IN_PROGRESS,
                          State.HANDLED, State.REWORKED, State.VERIFIED})
-FINAL_STATES = frozenset({State.REJECTED, State.CLOSED, State.FOLLOWED_UP})
+FINAL_STATES = frozenset({State.REJECTED, State.CLOSED, State.FOLLOWED_UP, State.MERGED})
 # States in which a department holds the case (its handling clock runs, it may ask for more time).
 DEPARTMENT_STATES = frozenset({State.DISPATCHED, State.IN_PROGRESS, State.REWORKED})
 
@@ -64,6 +66,7 @@ class Action(StrEnum):
     RESUME = "resume"  # 取消挂账
     ESCALATE = "escalate"  # 督办
     COMPLETE_ASSIST = "complete_assist"  # 协办部门完成
+    MERGE = "merge"  # 合并: this case is a duplicate of another (cases/merge.py moves its reports there)
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,7 @@ RULES: dict[Action, Rule] = {r.action: r for r in [
     Rule(Action.ESCALATE, OPEN_STATES, None, _SUPERVISOR, ("reason",), allowed_when_suspended=True),
     Rule(Action.COMPLETE_ASSIST, frozenset({State.DISPATCHED, State.IN_PROGRESS, State.REWORKED}), None, _HANDLER,
          ("result",)),
+    Rule(Action.MERGE, OPEN_STATES, State.MERGED, _DISPATCH, ("reason",)),
 ]}
 
 

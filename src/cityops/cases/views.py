@@ -7,8 +7,9 @@ from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from sqlalchemy.orm import Session
 
-from cityops.cases import flows, service
+from cityops.cases import flows, merge, service
 from cityops.cases.models import Case
 from cityops.cases.schemas import (
     ActionIn,
@@ -16,14 +17,17 @@ from cityops.cases.schemas import (
     CaseOut,
     EscalationOut,
     ExtensionOut,
+    MergeIn,
+    SplitIn,
     TaskOut,
     TransitionOut,
 )
 from cityops.cases.states import Action, State
-from cityops.core.errors import PermissionDenied, ValidationFailed
+from cityops.core.errors import NotFound, PermissionDenied, ValidationFailed
 from cityops.intake import service as intake
 from cityops.org.access import Principal, require
 from cityops.org.roles import Role
+from cityops.triage import corrections
 from cityops.web.deps import PlatformDep, PrincipalDep, SessionDep
 from cityops.web.pagination import Limit, Offset, Page
 
@@ -90,7 +94,37 @@ def act(case_id: int, action: Action, body: ActionIn, platform: PlatformDep, pri
     command = flows.Command(action=action, **{**body.model_dump(), "assist_department_ids":
                                              tuple(body.assist_department_ids), "photos": tuple(body.photos)})
     case = flows.perform(platform, case_id=case_id, actor=principal, command=command)
+    if action is Action.REGISTER and command.category_code:  # a dispatcher decided what the classifier did not
+        corrections.learn_from_registration(platform, case_id=case.id, category_code=command.category_code,
+                                            actor=principal)
     return CaseOut.of(case, platform.clock.now())
+
+
+@router.post("/cases/{case_id}/merge", response_model=CaseOut)
+def merge_case(case_id: int, body: MergeIn, platform: PlatformDep, principal: PrincipalDep,
+               session: SessionDep) -> CaseOut:
+    """合并：把重复的案件并入本案件，其上报随之转入 / merge a duplicate case (and its reports) into this one."""
+    source_id = _case_id(session, body.source)
+    case = merge.merge(platform, target_id=case_id, source_id=source_id, actor=principal, reason=body.reason)
+    return CaseOut.of(case, platform.clock.now())
+
+
+@router.post("/reports/{public_id}/split", response_model=CaseOut, status_code=201)
+def split_report(public_id: str, body: SplitIn, platform: PlatformDep, principal: PrincipalDep) -> CaseOut:
+    """拆分：把误并入的上报拆出，单独成案，进入待分拨 / split a wrongly fused report out into a case of its own."""
+    case = merge.split(platform, report_public_id=public_id, actor=principal, reason=body.reason)
+    return CaseOut.of(case, platform.clock.now())
+
+
+def _case_id(session: Session, reference: str) -> int:
+    """A case named by its number (AJ…) or its id; scope is checked by the action itself."""
+    reference = reference.strip()
+    found = service.get_by_number(session=session, number=reference)
+    if found is None and reference.isdigit() and len(reference) < 19:  # a BIGINT has at most 19 digits
+        found = service.get(session=session, case_id=int(reference))
+    if found is None:
+        raise NotFound(f"没有该案件 / no case {reference}", field="source")
+    return found.id
 
 
 @router.get("/workbench/triage-queue", response_model=Page[CaseOut])

@@ -52,7 +52,7 @@ def kpis_for(*, session: Session, principal: Principal, region_code: str | None,
              date_from: date, date_to: date, response_limit_hours: float = RESPONSE_LIMIT_HOURS) -> KpiResult:
     require(principal, "kpis.read")
     _check_period(date_from, date_to)
-    region = _region(session, principal, region_code)
+    region = scope_region(session, principal, region_code)
     chosen = _department(session, principal, department)
     window = window_for(date_from, date_to, response_limit_hours=response_limit_hours)
     children = regions.children(session=session, code=region.code)
@@ -70,7 +70,8 @@ def _check_period(date_from: date, date_to: date) -> None:
         raise ValidationFailed(f"at most {MAX_DAYS} days / 时间跨度过长", field="to")
 
 
-def _region(session: Session, principal: Principal, code: str | None) -> Region:
+def scope_region(session: Session, principal: Principal, code: str | None) -> Region:
+    """The region asked about: inside the caller's scope, by default their own (the city for the platform)."""
     code = code or principal.region_code or _first_city(session)
     ensure_in_scope(principal, code)  # before the lookup, so a region outside the scope is simply "not found"
     return regions.get_or_raise(session=session, code=code)

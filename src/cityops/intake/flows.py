@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from cityops.core import photos as photo_store
 from cityops.core.errors import ValidationFailed
@@ -27,17 +28,24 @@ class Receipt:
 
 def receive(platform: Platform, *, report: ReportIn, submitted_by: Principal) -> Receipt:
     """Stores the report once per (channel, channel id) and publishes it for triage, in one transaction."""
-    _check_photos(platform, report.photos)
+    return receive_batch(platform, [(report, submitted_by)])[0]
+
+
+def receive_batch(platform: Platform, items: Sequence[tuple[ReportIn, Principal]]) -> list[Receipt]:
+    """Several reports (API requests grouped by batcher.py) in one transaction and one INSERT."""
+    for report, _ in items:
+        _check_photos(platform, report.photos)
     with platform.uow() as uow:
-        receipt = _store(uow, report, submitted_by, received_at=uow.clock.now())
+        now = uow.clock.now()
+        receipts = _store(uow, [_values(report, principal, received_at=now) for report, principal in items])
         uow.commit()
-    return receipt
+    return receipts
 
 
 def receive_many(platform: Platform, *, reports: Sequence[ReportIn], submitted_by: Principal,
                  at_reported_time: bool = False, chunk: int = 500,
                  progress: Callable[[int, int], None] | None = None) -> list[Receipt]:
-    """A batch (a file import) through the same checks and store as `receive`, a transaction per chunk.
+    """A file import through the same checks and store as `receive`, a transaction per chunk.
 
     With `at_reported_time` each report counts as received when the channel says it was sent: a file of last
     month's hotline messages must keep last month's times for deadlines, fusion windows and statistics.
@@ -48,19 +56,27 @@ def receive_many(platform: Platform, *, reports: Sequence[ReportIn], submitted_b
     for start in range(0, len(reports), chunk):
         with platform.uow() as uow:
             now = uow.clock.now()
-            for report in reports[start:start + chunk]:
-                at = (report.reported_at or now) if at_reported_time else now
-                receipts.append(_store(uow, report, submitted_by, received_at=at))
+            receipts += _store(uow, [
+                _values(report, submitted_by, received_at=(report.reported_at or now) if at_reported_time else now)
+                for report in reports[start:start + chunk]])
             uow.commit()
         if progress is not None:
             progress(len(receipts), len(reports))
     return receipts
 
 
-def _store(uow: UnitOfWork, report: ReportIn, submitted_by: Principal, *, received_at: datetime) -> Receipt:
+def _store(uow: UnitOfWork, rows: list[dict[str, Any]]) -> list[Receipt]:
+    stored = service.insert_many_if_new(session=uow.session, rows=rows)
+    for public_id, created in stored:
+        if created:
+            uow.publish(RECEIVED_SUBJECT, {"report": public_id}, key=f"report.received:{public_id}")
+    return [Receipt(public_id=public_id, duplicate=not created) for public_id, created in stored]
+
+
+def _values(report: ReportIn, submitted_by: Principal, *, received_at: datetime) -> dict[str, Any]:
     lng, lat = (to_wgs84(report.lng, report.lat, report.crs) if report.lng is not None and report.lat is not None
                 else (None, None))
-    values = {
+    return {
         "public_id": service.new_public_id(received_at), "channel": report.channel.value,
         "channel_report_id": report.channel_report_id, "text": report.text,
         "category_code": report.category_code, "lng": lng, "lat": lat, "address": report.address,
@@ -69,10 +85,6 @@ def _store(uow: UnitOfWork, report: ReportIn, submitted_by: Principal, *, receiv
         "reported_at": report.reported_at or received_at, "received_at": received_at, "status": "received",
         "region_code": None, "case_id": None, "triage": {}, "extra": report.extra,
     }
-    public_id, created = service.insert_if_new(session=uow.session, values=values)
-    if created:
-        uow.publish(RECEIVED_SUBJECT, {"report": public_id}, key=f"report.received:{public_id}")
-    return Receipt(public_id=public_id, duplicate=not created)
 
 
 def _check_photos(platform: Platform, photo_ids: list[str]) -> None:

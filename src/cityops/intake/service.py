@@ -12,12 +12,13 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Select, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from cityops.core.clock import CHINA_TZ
+from cityops.core.errors import NotFound
 from cityops.intake.models import Report
 from cityops.org.access import Principal, scoped
 
@@ -29,20 +30,32 @@ def new_public_id(at: datetime) -> str:
     return "R" + at.astimezone(CHINA_TZ).strftime("%Y%m%d") + "".join(secrets.choice(_ALPHABET) for _ in range(8))
 
 
-def insert_if_new(*, session: Session, values: dict[str, Any]) -> tuple[str, bool]:
-    """Stores the report unless the channel already sent it; returns (public id, created)."""
+def insert_many_if_new(*, session: Session, rows: Sequence[dict[str, Any]]) -> list[tuple[str, bool]]:
+    """Stores each report unless its channel already sent it (also earlier in `rows`), in one INSERT.
+
+    Returns (public id, created) per row, in order; a repeat gets the public id of the report stored first.
+    """
+    if not rows:
+        return []
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = (insert(Report).values(**values)
+    statement = (insert(Report).values(list(rows))
                  .on_conflict_do_nothing(index_elements=["channel", "channel_report_id"])
                  .returning(Report.public_id))
-    created = session.execute(statement).scalar_one_or_none()
-    if created is not None:
-        return created, True
-    existing = session.scalar(select(Report.public_id).where(
-        Report.channel == values["channel"], Report.channel_report_id == values["channel_report_id"]))
-    assert existing is not None  # the conflict that stopped the insert is this row
-    return existing, False
+    created = set(session.scalars(statement))
+    keys = {(row["channel"], row["channel_report_id"]) for row in rows if row["public_id"] not in created}
+    existing: dict[tuple[str, str], str] = {}
+    if keys:
+        found = session.execute(select(Report.channel, Report.channel_report_id, Report.public_id).where(
+            tuple_(Report.channel, Report.channel_report_id).in_(sorted(keys))))
+        existing = {(channel, channel_id): public_id for channel, channel_id, public_id in found}
+    result = []
+    for row in rows:
+        if row["public_id"] in created:
+            result.append((row["public_id"], True))
+        else:
+            result.append((existing[(row["channel"], row["channel_report_id"])], False))
+    return result
 
 
 def get_by_public_id(*, session: Session, public_id: str) -> Report | None:
@@ -119,3 +132,75 @@ def outcome_of(*, session: Session, public_ids: Sequence[str]) -> Outcome:
             counts["to_triage"] += status == "waiting"
             counts["unlocated"] += not (triage.get("locate") or {}).get("resolved", False)
     return Outcome(**counts)
+
+
+# --- which case a report belongs to (cases/merge.py: attach, merge, split) -------------------------------------
+
+
+def set_case(*, session: Session, public_id: str, case_id: int, status: str | None = None) -> Report:
+    """Puts the report in the case (and, when given, sets its status); NotFound for an unknown report."""
+    report = session.scalars(select(Report).where(Report.public_id == public_id).with_for_update()).one_or_none()
+    if report is None:
+        raise NotFound(f"没有该上报 / no report {public_id}", field="report")
+    report.case_id = case_id
+    if status is not None:
+        report.status = status
+    return report
+
+
+def move_reports(*, session: Session, from_case_id: int, to_case_id: int) -> list[str]:
+    """Moves every report of one case to another; returns their public ids, oldest first."""
+    moved = list(session.scalars(select(Report.public_id).where(Report.case_id == from_case_id)
+                                 .order_by(Report.id)))
+    if moved:
+        session.execute(update(Report).where(Report.case_id == from_case_id).values(case_id=to_case_id))
+    return moved
+
+
+# --- insight: what the hotspot and monthly-topic analyses read (insight/hotspot_service.py) -----------------------
+
+
+@dataclass(frozen=True)
+class ReportFact:
+    """One report as the analyses see it, plain data."""
+
+    id: int
+    at: datetime  # when it was reported; a time after it reached the platform is taken as the arrival
+    lng: float | None
+    lat: float | None
+    region_code: str | None
+    text: str
+    category_code: str | None  # as the channel gave it; the case's category is the cases domain's to say
+    case_id: int | None
+    joined_case: bool  # an earlier report had opened its case: this one was fused into it
+
+
+def report_facts(*, session: Session, since: datetime, until: datetime, region_prefix: str) -> list[ReportFact]:
+    """Reports made in [since, until) whose region code starts with `region_prefix`, oldest first.
+
+    "Made" is the reported time, or the arrival when the sender's clock says later: imported messages keep their
+    own dates, and a sender cannot push a report into the future."""
+    relevant = _made_between(since, until) & Report.region_code.startswith(region_prefix, autoescape=True)
+    firsts = (select(Report.case_id, func.min(Report.id).label("first_id"))
+              .where(Report.case_id.in_(select(Report.case_id).where(relevant))).group_by(Report.case_id)
+              .subquery("firsts"))
+    query = (select(Report.id, Report.reported_at, Report.received_at, Report.lng, Report.lat, Report.region_code,
+                    Report.text, Report.category_code, Report.case_id, firsts.c.first_id)
+             .outerjoin(firsts, firsts.c.case_id == Report.case_id).where(relevant))
+    facts = [ReportFact(id=row.id, at=min(row.reported_at, row.received_at), lng=row.lng, lat=row.lat,
+                        region_code=row.region_code, text=row.text, category_code=row.category_code,
+                        case_id=row.case_id, joined_case=row.first_id is not None and row.first_id != row.id)
+             for row in session.execute(query.execution_options(yield_per=2000))]
+    return sorted(facts, key=lambda f: (f.at, f.id))
+
+
+def case_ids_of_facts(*, since: datetime, until: datetime, region_prefix: str) -> Select[Any]:
+    """The case ids of the reports `report_facts` returns, as a subquery for the cases domain to filter by."""
+    relevant = _made_between(since, until) & Report.region_code.startswith(region_prefix, autoescape=True)
+    return select(Report.case_id).where(relevant, Report.case_id.is_not(None))
+
+
+def _made_between(since: datetime, until: datetime) -> ColumnElement[bool]:
+    # min(reported, received) in [since, until), written so the index on received_at narrows the scan
+    return ((Report.received_at >= since) & (Report.reported_at >= since)
+            & ((Report.reported_at < until) | (Report.received_at < until)))

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Query, Response, UploadFile, status
+from fastapi import APIRouter, File, Query, Request, Response, UploadFile, status
 from fastapi.responses import FileResponse, JSONResponse
 
 from cityops.core import photos
 from cityops.core.errors import NotFound, ValidationFailed
 from cityops.intake import flows, service
+from cityops.intake.batcher import IntakeBatcher
 from cityops.intake.models import Report
 from cityops.intake.schemas import ReceiptOut, ReportIn, ReportOut
 from cityops.org.access import ensure_in_scope, require
@@ -21,9 +22,10 @@ router = APIRouter(prefix="/api/v1", tags=["intake 受理"])
 
 @router.post("/reports", response_model=ReceiptOut, status_code=status.HTTP_201_CREATED,
              responses={200: {"model": ReceiptOut, "description": "already received (same channel id)"}})
-def receive(body: ReportIn, platform: PlatformDep, principal: PrincipalDep) -> JSONResponse:
+async def receive(body: ReportIn, request: Request, principal: PrincipalDep) -> JSONResponse:
     require(principal, "reports.create")
-    receipt = flows.receive(platform, report=body, submitted_by=principal)
+    batcher: IntakeBatcher = request.app.state.intake_batcher
+    receipt = await batcher.submit(body, principal)  # shares a transaction with reports arriving at the same time
     out = ReceiptOut(id=receipt.public_id, status="received", duplicate=receipt.duplicate)
     return JSONResponse(out.model_dump(), status_code=200 if receipt.duplicate else 201)
 

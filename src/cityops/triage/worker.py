@@ -1,4 +1,5 @@
-"""The triage worker: takes received reports in batches and turns each into a case, located and routed.
+"""The triage worker: takes received reports in batches; each is located, classified, fused into an open case
+about the same problem or opened as a case of its own, routed and put on the clock.
 
 A report is done when its status leaves "received", in the same transaction that opened its case, so a
 crash or a redelivered bus message can never open a second case for it. Each report runs in a savepoint:
@@ -8,12 +9,16 @@ one bad report is marked failed and kept as a dead letter while the rest of the 
 from __future__ import annotations
 
 import asyncio
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import structlog
 from sqlalchemy.orm import Session
 
 from cityops.cases import flows as case_flows
+from cityops.cases import merge
 from cityops.cases import service as case_service
 from cityops.cases.states import Action
 from cityops.catalog import service as catalog
@@ -27,28 +32,39 @@ from cityops.org.access import system_principal
 from cityops.platform import Platform
 from cityops.regions import service as regions
 from cityops.regions.errors import PointOutsideRegions
+from cityops.triage import fusion, fusion_service, locate
+from cityops.triage.gazetteer_service import gazetteer_for
+from cityops.triage.model_store import current_classifier
 
 log = structlog.get_logger(__name__)
 TRIAGE = system_principal("triage")
 BATCH = 200
 
 
+DISPATCHED, WAITING, FUSED = "dispatched", "waiting", "fused"
+
+
 @dataclass
 class BatchResult:
-    cases: int = 0
-    dispatched: int = 0
-    waiting: int = 0
-    fused: int = 0
+    cases: int = 0  # new cases opened
+    dispatched: int = 0  # of which registered and dispatched without a person
+    waiting: int = 0  # of which waiting in the dispatcher's triage queue
+    fused: int = 0  # reports that joined a case already open
     failed: int = 0
     report_ids: list[int] = field(default_factory=list)
 
+    def add(self, other: BatchResult) -> None:
+        for name in ("cases", "dispatched", "waiting", "fused", "failed"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.report_ids += other.report_ids
+
 
 def process_pending(platform: Platform, *, limit: int = BATCH) -> BatchResult:
-    """One batch: every received report (oldest first) becomes a case.
+    """One batch: every received report (oldest first) is triaged.
 
-    Fast path: the whole batch in one transaction without savepoints (one write of each table at the end).
-    If anything in it fails, the batch is rolled back and done again report by report, each in a savepoint,
-    so the failing report is isolated and kept as a dead letter while the others go through.
+    Fast path: the whole batch in one transaction without savepoints. If anything in it fails, the batch is
+    rolled back and done again report by report, each in a savepoint, so the failing report is isolated and
+    kept as a dead letter while the others go through.
     """
     try:
         with platform.uow() as uow:
@@ -71,31 +87,37 @@ def process_pending(platform: Platform, *, limit: int = BATCH) -> BatchResult:
     return result
 
 
-def _count(result: BatchResult, dispatched: bool) -> None:
+def _count(result: BatchResult, outcome: str) -> None:
+    if outcome == FUSED:
+        result.fused += 1
+        return
     result.cases += 1
-    if dispatched:
+    if outcome == DISPATCHED:
         result.dispatched += 1
     else:
         result.waiting += 1
 
 
-def drain(platform: Platform, *, progress: object = None) -> BatchResult:
+def drain(platform: Platform, *, progress: Callable[[int, int], None] | None = None) -> BatchResult:
     """Process batches until no report is waiting (CLI, tests, the demo)."""
     total = BatchResult()
+    if progress is not None:
+        with platform.db.session() as session:
+            backlog = reports.count_by_status(session=session).get("received", 0)
     while True:
         batch = process_pending(platform)
         if not batch.report_ids:
             return total
-        for name in ("cases", "dispatched", "waiting", "failed"):
-            setattr(total, name, getattr(total, name) + getattr(batch, name))
-        total.report_ids += batch.report_ids
+        total.add(batch)
+        if progress is not None:
+            progress(len(total.report_ids), max(backlog, len(total.report_ids)))
 
 
 def _one(uow: UnitOfWork, platform: Platform, report: Report, result: BatchResult) -> None:
     result.report_ids.append(report.id)
     savepoint = uow.session.begin_nested()
     try:
-        dispatched = _triage(uow, platform, report)
+        outcome = _triage(uow, platform, report)
         savepoint.commit()
     except Exception as exc:  # one bad report must not stop the others; it is kept, never dropped
         savepoint.rollback()
@@ -106,59 +128,126 @@ def _one(uow: UnitOfWork, platform: Platform, report: Report, result: BatchResul
                                    payload=report.text, error=repr(exc), deliveries=1, created_at=uow.clock.now()))
         result.failed += 1
         return
-    _count(result, dispatched)
+    _count(result, outcome)
 
 
-def _triage(uow: UnitOfWork, platform: Platform, report: Report, case_id: int | None = None) -> bool:
+def _triage(uow: UnitOfWork, platform: Platform, report: Report, case_id: int | None = None) -> str:
+    """locate → classify → fuse → route → deadline, each step's decision kept on the report."""
     session = uow.session
     steps: dict[str, object] = {}
-    region_code = _locate(platform, session, report, steps)
-    category = _category(session, report, steps)
-    route = catalog.route_for(session=session, category_code=category, region_code=region_code) if category else None
+    place = _locate(platform, session, report, steps)
+    category = _category(platform, session, report, steps)
+    fused_into = _fuse(platform, session, report, place, category, steps)
+    if fused_into is not None:
+        merge.attach_report(uow, platform, case_id=fused_into, report_public_id=report.public_id,
+                            evidence=steps["fuse"], actor=TRIAGE)  # type: ignore[arg-type]
+        report.case_id, report.region_code, report.triage, report.status = fused_into, place.code, steps, "fused"
+        return FUSED
+    route = catalog.route_for(session=session, category_code=category, region_code=place.code) if category else None
     department_id = _department_id(session, route.department_code) if route else None
     steps["route"] = ({"department_code": route.department_code, "department_id": department_id,
                        "reason": route.reason, "fallback": route.fallback} if route else None)
     new = case_flows.NewCase(
-        title=_title(report.text), description=report.text, region_code=region_code, channel=report.channel,
+        title=_title(report.text), description=report.text, region_code=place.code, channel=report.channel,
         received_at=report.received_at, number="AJ" + report.public_id[1:], lng=report.lng, lat=report.lat,
         address=report.address, category_code=category, route=steps["route"],  # type: ignore[arg-type]
         case_id=case_id)
     case = case_flows.open_case(uow, platform, new=new, actor=TRIAGE)
-    report.case_id, report.region_code, report.triage = case.id, region_code, steps
-    report.status = "triaged" if department_id else "waiting"
-    if category is None or department_id is None:
-        return False  # a dispatcher takes it from the triage queue
+    report.case_id, report.region_code, report.triage = case.id, place.code, steps
+    waiting_because = _needs_dispatcher(place, category, department_id)
+    if waiting_because:
+        steps["deadline"] = {"register_due_at": _iso(case.register_due_at), "waiting_because": waiting_because}
+        report.status = "waiting"
+        return WAITING  # a dispatcher takes it from the triage queue
     _system(uow, platform, case, case_flows.Command(Action.REGISTER, category_code=category))
     _system(uow, platform, case, case_flows.Command(Action.DISPATCH, department_id=department_id,
                                                     reason=route.reason if route else None))
-    return True
+    steps["deadline"] = {"stage_due_at": _iso(case.stage_due_at), "due_at": _iso(case.due_at)}
+    report.status = "triaged"
+    return DISPATCHED
+
+
+def _needs_dispatcher(place: Place, category: str | None, department_id: int | None) -> str | None:
+    if not place.resolved:
+        return "unlocated"  # routing a problem whose place nobody knows would be a guess
+    if category is None:
+        return "no_category"
+    if department_id is None:
+        return "no_department"
+    return None
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
 
 
 def _system(uow: UnitOfWork, platform: Platform, case: object, command: case_flows.Command) -> None:
     case_flows.apply(uow, platform, case, TRIAGE, command)  # type: ignore[arg-type]
 
 
-def _locate(platform: Platform, session: Session, report: Report, steps: dict[str, object]) -> str:
+@dataclass(frozen=True)
+class Place:
+    code: str  # deepest region known; the city when nothing was found
+    resolved: bool
+
+
+def _locate(platform: Platform, session: Session, report: Report, steps: dict[str, object]) -> Place:
+    """Coordinates win over text; an address that names another place than the point is flagged."""
+    text = report.address or report.text
+    match = locate.locate_text(gazetteer_for(platform), text)
     if report.lng is not None and report.lat is not None:
         try:
-            path = regions.locator(platform).locate(platform.db, report.lng, report.lat)
-            steps["locate"] = {"by": "coordinates", "path": [p.code for p in path]}
-            return path[-1].code
+            path = [p.code for p in regions.locator(platform).locate(platform.db, report.lng, report.lat)]
         except PointOutsideRegions:
-            steps["locate"] = {"by": "coordinates", "outside": True}
-    else:
-        steps["locate"] = {"by": "address", "resolved": False}  # address matching comes with the gazetteer
+            steps["locate"] = {"by": "coordinates", "resolved": False, "outside": True, "text": match.to_dict()}
+            return Place(_city(session), False)
+        step: dict[str, object] = {"by": "coordinates", "resolved": True, "approximate": False, "path": path}
+        if report.address:  # free text names places in passing; only a stated address is held against the point
+            disagreement = locate.compare_with_coordinates(path, match)
+            if disagreement:
+                step["disagreement"] = disagreement
+        steps["locate"] = step
+        return Place(path[-1], True)
+    by = "address" if report.address else "text"
+    if match.code is None:
+        steps["locate"] = {"by": by, "resolved": False, "text": match.to_dict()}
+        return Place(_city(session), False)
+    steps["locate"] = {"by": by, "resolved": True, "approximate": match.approximate, "path": list(match.path),
+                       "text": match.to_dict()}
+    return Place(match.code, True)
+
+
+def _city(session: Session) -> str:
     root = regions.list_regions(session=session, level="city", limit=1)
     return root[0].code if root else ""
 
 
-def _category(session: Session, report: Report, steps: dict[str, object]) -> str | None:
+def _category(platform: Platform, session: Session, report: Report, steps: dict[str, object]) -> str | None:
     code = report.category_code
     if code and catalog.get_category(session=session, code=code) is not None:
         steps["classify"] = {"by": "channel", "category_code": code}
         return code
-    steps["classify"] = {"by": None, "given": code, "known": False}
-    return None
+    prediction = current_classifier(platform).predict_one(report.text)
+    known = catalog.get_category(session=session, code=prediction.label) is not None
+    confident = prediction.confidence >= platform.settings.triage_min_confidence
+    steps["classify"] = {"by": "model", "given": code, "suggested": prediction.label,
+                         "confidence": round(prediction.confidence, 4), "known": known, "accepted": known and confident,
+                         "top": [[label, round(p, 4)] for label, p in prediction.top[:3]]}
+    return prediction.label if known and confident else None
+
+
+def _fuse(platform: Platform, session: Session, report: Report, place: Place, category: str | None,
+          steps: dict[str, object]) -> int | None:
+    incoming = fusion.Incoming(text=report.text, at=report.received_at, lng=report.lng, lat=report.lat,
+                               category_code=category, region_code=place.code if place.resolved else None)
+    decision = fusion_service.find_case(session, incoming, _policies())
+    steps["fuse"] = decision.to_dict()
+    return decision.case_id if decision.fused else None
+
+
+@functools.cache
+def _policies() -> fusion.FusionPolicies:
+    return fusion.load_policies()  # packaged data: read once per process
 
 
 def _department_id(session: Session, code: str) -> int | None:

@@ -16,6 +16,7 @@ from cityops.core.errors import ConfigurationError
 from cityops.insight import views as insight_views
 from cityops.intake import open311
 from cityops.intake import views as intake_views
+from cityops.intake.batcher import IntakeBatcher
 from cityops.org import views as org_views
 from cityops.platform import Platform
 from cityops.regions import views as regions_views
@@ -38,14 +39,17 @@ def create_app(platform: Platform, *, start_bus: bool = True) -> FastAPI:
         try:
             yield
         finally:
+            await batcher.close()
             if background is not None:
                 await background.stop()
             if start_bus:
                 await platform.stop_bus()
 
+    batcher = IntakeBatcher(platform)
     app = FastAPI(title="CityOps 城市运行管理平台", version=__version__, lifespan=lifespan,
                   description="一网统管 · 数字底座 · 一网通办 — city operations, data hub, one-stop services")
     app.state.platform = platform
+    app.state.intake_batcher = batcher
     app.state.metrics = health.HttpMetrics()
     app.add_middleware(health.MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(SessionMiddleware, secret_key=secret.get_secret_value(), session_cookie="cityops_session",
