@@ -137,11 +137,11 @@ def main() -> None:
     args = parser.parse_args()
 
     figures: dict[str, object] = {"benchmark": "triage"}
-    figures.update(classify(args.messages))
-    figures.update(pipeline(args.db_url if args.pipeline_db == "postgresql" else "sqlite", args.pipeline_reports))
-    if args.cases:
+    if args.cases:  # first, while the database server has nothing else to do
         fusion = fusion_bench.run(args.db_url, args.cases, args.decisions)
         figures.update({k: v for k, v in fusion.items() if k not in ("benchmark", "machine")})
+    figures.update(classify(args.messages))
+    figures.update(pipeline(args.db_url if args.pipeline_db == "postgresql" else "sqlite", args.pipeline_reports))
     figures["machine"] = machine()
     print(json.dumps(figures, ensure_ascii=False))
     sys.stdout.flush()

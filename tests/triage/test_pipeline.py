@@ -72,6 +72,18 @@ def test_a_burst_of_reports_about_one_water_main_becomes_one_case_and_one_3_km_a
     assert {"distance_m", "minutes_apart", "text_similarity", "score"} <= set(evidence)
 
 
+def test_a_burst_arriving_in_one_batch_is_fused_before_anything_is_written(platform: Platform):
+    build_case_city(platform)
+    add_category(platform, WATER, "供水管道漏水", "370303-cgj")
+    for i in range(12):
+        send(platform, f"B-{i}", "自来水管爆了，水冒到马路上" if i % 2 else "路边水管破裂，水流成河",
+             category_code=WATER, **north_of(POINT_A, 20 * i))
+    send(platform, "B-far", "路边水管破裂，水流成河", category_code=WATER, **north_of(POINT_A, 3000))
+    result = worker.drain(platform)
+    assert (result.cases, result.fused) == (2, 11)
+    assert sorted(c.report_count for c in cases(platform)) == [1, 12]
+
+
 def _public_id(platform: Platform, channel_id: str) -> str:
     with platform.db.session() as session:
         return session.scalars(select(Report.public_id).where(Report.channel_report_id == channel_id)).one()

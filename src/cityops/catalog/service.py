@@ -447,7 +447,7 @@ def rule_views(*, session: Session, category_code: str | None, region_code: str)
     query = select(RoutingRule).where(RoutingRule.active.is_(True), category,
                                       RoutingRule.region_code.in_(candidate_region_codes(region_code)))
     rules = session.scalars(query).all()
-    region_names = _region_names(session, {r.region_code for r in rules})
+    region_names = regions.names(session=session, codes={r.region_code for r in rules})
     department_names = _department_names(session, {r.department_code for r in rules})
     return [RuleView(r.id, r.category_code, r.region_code, r.department_code, r.active,
                      region_names.get(r.region_code), department_names.get(r.department_code)) for r in rules]
@@ -470,17 +470,12 @@ def _rules_of_category(session: Session, category_code: str | None) -> list[Rule
         category = (or_(RoutingRule.category_code.is_(None), RoutingRule.category_code == category_code)
                     if category_code else RoutingRule.category_code.is_(None))
         rules = session.scalars(select(RoutingRule).where(RoutingRule.active.is_(True), category)).all()
-        region_names = _region_names(session, {r.region_code for r in rules})
+        region_names = regions.names(session=session, codes={r.region_code for r in rules})
         department_names = _department_names(session, {r.department_code for r in rules})
         held[category_code] = [RuleView(r.id, r.category_code, r.region_code, r.department_code, r.active,
                                         region_names.get(r.region_code), department_names.get(r.department_code))
                                for r in rules]
     return held[category_code]
-
-
-def _region_names(session: Session, codes: Iterable[str]) -> dict[str, str]:
-    found = (regions.get(session=session, code=code) for code in codes)
-    return {region.code: region.name for region in found if region is not None}
 
 
 def _department_names(session: Session, codes: Iterable[str]) -> dict[str, str]:

@@ -41,6 +41,14 @@ def get(*, session: Session, code: str) -> Region | None:
     return session.get(Region, code)
 
 
+def names(*, session: Session, codes: Iterable[str]) -> dict[str, str]:
+    """Code → name, in one query and without the shapes (which are most of a region's row)."""
+    wanted = sorted(set(codes))
+    if not wanted:
+        return {}
+    return dict(session.execute(select(Region.code, Region.name).where(Region.code.in_(wanted))).tuples().all())
+
+
 def get_or_raise(*, session: Session, code: str) -> Region:
     region = get(session=session, code=code)
     if region is None:

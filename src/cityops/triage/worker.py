@@ -67,13 +67,14 @@ def process_pending(platform: Platform, *, limit: int = BATCH) -> BatchResult:
     kept as a dead letter while the others go through.
     """
     try:
-        with platform.uow() as uow:
+        with platform.uow() as uow, uow.session.no_autoflush:  # written once, at the commit
             result = BatchResult()
             ids = reports.pending_ids(session=uow.session, limit=limit)
             case_ids = case_service.reserve_case_ids(session=uow.session, count=len(ids))
+            unsaved: list[fusion.Candidate] = []
             for report, case_id in zip(reports.load(session=uow.session, ids=ids), case_ids, strict=True):
                 result.report_ids.append(report.id)
-                _count(result, _triage(uow, platform, report, case_id))
+                _count(result, _triage(uow, platform, report, case_id, unsaved))
             uow.commit()
             return result
     except Exception:
@@ -131,14 +132,19 @@ def _one(uow: UnitOfWork, platform: Platform, report: Report, result: BatchResul
     _count(result, outcome)
 
 
-def _triage(uow: UnitOfWork, platform: Platform, report: Report, case_id: int | None = None) -> str:
-    """locate → classify → fuse → route → deadline, each step's decision kept on the report."""
+def _triage(uow: UnitOfWork, platform: Platform, report: Report, case_id: int | None = None,
+            unsaved: list[fusion.Candidate] | None = None) -> str:
+    """locate → classify → fuse → route → deadline, each step's decision kept on the report.
+
+    `unsaved` (the batch's fast path): the cases this batch has opened but not yet written, for fusion to see."""
     session = uow.session
     steps: dict[str, object] = {}
     place = _locate(platform, session, report, steps)
     category = _category(platform, session, report, steps)
-    fused_into = _fuse(platform, session, report, place, category, steps)
+    fused_into = _fuse(platform, session, report, place, category, steps, unsaved or [])
     if fused_into is not None:
+        if unsaved and any(c.case_id == fused_into for c in unsaved):
+            session.flush()  # attaching locks the case row, which must be written first
         merge.attach_report(uow, platform, case_id=fused_into, report_public_id=report.public_id,
                             evidence=steps["fuse"], actor=TRIAGE)  # type: ignore[arg-type]
         report.case_id, report.region_code, report.triage, report.status = fused_into, place.code, steps, "fused"
@@ -153,6 +159,10 @@ def _triage(uow: UnitOfWork, platform: Platform, report: Report, case_id: int | 
         address=report.address, category_code=category, route=steps["route"],  # type: ignore[arg-type]
         case_id=case_id)
     case = case_flows.open_case(uow, platform, new=new, actor=TRIAGE)
+    if unsaved is not None:
+        unsaved.append(fusion.Candidate(case_id=case.id, text=case.description, last_report_at=case.received_at,
+                                        lng=case.lng, lat=case.lat, category_code=case.category_code,
+                                        region_code=case.region_code, received_at=case.received_at))
     report.case_id, report.region_code, report.triage = case.id, place.code, steps
     waiting_because = _needs_dispatcher(place, category, department_id)
     if waiting_because:
@@ -237,10 +247,10 @@ def _category(platform: Platform, session: Session, report: Report, steps: dict[
 
 
 def _fuse(platform: Platform, session: Session, report: Report, place: Place, category: str | None,
-          steps: dict[str, object]) -> int | None:
+          steps: dict[str, object], unsaved: list[fusion.Candidate]) -> int | None:
     incoming = fusion.Incoming(text=report.text, at=report.received_at, lng=report.lng, lat=report.lat,
                                category_code=category, region_code=place.code if place.resolved else None)
-    decision = fusion_service.find_case(session, incoming, _policies())
+    decision = fusion_service.find_case(session, incoming, _policies(), unsaved)
     steps["fuse"] = decision.to_dict()
     return decision.case_id if decision.fused else None
 
