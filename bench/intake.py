@@ -78,7 +78,8 @@ def category_codes(url: str) -> list[str]:
     return codes
 
 
-def start_servers(url: str, port: int, workers: int, bus_url: str, data_dir: Path) -> list[subprocess.Popen[bytes]]:
+def start_servers(url: str, port: int, workers: int, bus_url: str, data_dir: Path,
+                  triage_workers: int = 1) -> list[subprocess.Popen[bytes]]:
     env = {
         **os.environ,
         "CITYOPS_DATABASE_URL": url,
@@ -107,12 +108,13 @@ def start_servers(url: str, port: int, workers: int, bus_url: str, data_dir: Pat
         ],
         env={**env, "CITYOPS_RUN_WORKERS": "false"},
     )
-    worker = subprocess.Popen([str(bin_dir / "cityops"), "worker"], env={**env, "CITYOPS_TRIAGE_POLL_S": "0.2"})
+    triage = [subprocess.Popen([str(bin_dir / "cityops"), "worker"], env={**env, "CITYOPS_TRIAGE_POLL_S": "0.2"})
+              for _ in range(triage_workers)]
     deadline = time.time() + 60
     while time.time() < deadline:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return [api, worker]
+                return [api, *triage]
         except OSError:
             time.sleep(0.3)
     raise SystemExit("the server did not start")
@@ -185,12 +187,14 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--api-workers", type=int, default=2)
     parser.add_argument("--bus-url", default="memory://")
+    parser.add_argument("--worker-processes", type=int, default=1,
+                        help="triage worker processes; 0 measures intake alone (no case lag)")
     args = parser.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="cityops-bench-"))
     url, key, schema = prepare(None if args.db_url == "sqlite" else args.db_url, data_dir)
     codes = [c for c in category_codes(url) if "-" in c][:12]  # leaf categories of the demo catalogue
     port = free_port()
-    processes = start_servers(url, port, args.api_workers, args.bus_url, data_dir)
+    processes = start_servers(url, port, args.api_workers, args.bus_url, data_dir, args.worker_processes)
     try:
         time.sleep(2)
         run_id = uuid.uuid4().hex[:8]
@@ -224,7 +228,7 @@ def main() -> None:
                 ok_statuses={201},
             )
         )
-        lag = case_lag(url, timeout_s=120)
+        lag = case_lag(url, timeout_s=120) if args.worker_processes else {}
     finally:
         for process in processes:
             process.terminate()
@@ -237,7 +241,7 @@ def main() -> None:
                 "backend": "postgresql" if url.startswith("postgresql") else "sqlite",
                 "bus": args.bus_url,
                 "api_processes": args.api_workers,
-                "worker_processes": 1,
+                "worker_processes": args.worker_processes,
                 "concurrency": args.concurrency,
                 "seconds": args.seconds,
                 "reports_accepted": reports.ok,

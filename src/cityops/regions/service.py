@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from shapely.geometry import shape
 from sqlalchemy import ColumnElement, false, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from cityops.core.db import Database
 from cityops.core.errors import NotFound, ValidationFailed
@@ -61,10 +61,13 @@ def children(*, session: Session, code: str) -> Sequence[Region]:
 
 
 def path(*, session: Session, code: str) -> list[Region]:
-    """The region and its ancestors, root first."""
-    region = get_or_raise(session=session, code=code)
+    """The region and its ancestors, root first (without their shapes: a path is for names and scopes)."""
+    no_shape = defer(Region.geometry)
+    region = session.get(Region, code, options=[no_shape])
+    if region is None:
+        raise UnknownRegion(region_code=code)
     codes = region.path.split("/")
-    found = {r.code: r for r in session.scalars(select(Region).where(Region.code.in_(codes)))}
+    found = {r.code: r for r in session.scalars(select(Region).where(Region.code.in_(codes)).options(no_shape))}
     return [found[c] for c in codes if c in found]
 
 
