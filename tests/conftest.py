@@ -23,7 +23,7 @@ from sqlalchemy import create_engine, text
 from cityops.core import migrate
 from cityops.core.clock import FixedClock
 from cityops.core.db import create_db_engine
-from cityops.core.settings import Settings
+from cityops.core.settings import Settings, reset_settings_cache
 from cityops.model_registry import metadata
 from cityops.platform import Platform, build_platform
 from cityops.web.app import create_app
@@ -132,3 +132,13 @@ def client(platform: Platform) -> Iterator[TestClient]:
     """The API over the platform fixture, as a browser or program on 127.0.0.1 would call it."""
     with TestClient(create_app(platform), base_url="http://127.0.0.1") as test_client:
         yield test_client
+
+
+@pytest.fixture
+def cli_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """For CLI tests: --data-dir must decide the database, whatever the environment running the tests says."""
+    for name in ("CITYOPS_DATABASE_URL", "CITYOPS_DATA_DIR", "CITYOPS_LANGUAGE", "CITYOPS_TRIAGE_MODEL_PATH"):
+        monkeypatch.delenv(name, raising=False)
+    reset_settings_cache()
+    yield
+    reset_settings_cache()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,6 @@ import typer
 from typer.testing import CliRunner
 
 from cityops.cli.main import app
-from cityops.core.settings import reset_settings_cache
 from tests.catalog.conftest import load_places
 from tests.catalog.test_catalog_importers import NATIVE
 from tests.cityfixture import STREET_A
@@ -21,14 +19,7 @@ from tests.regions.conftest import make_platform
 runner = CliRunner()
 
 
-@pytest.fixture(autouse=True)
-def clean_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """--data-dir must decide the database, whatever the environment running the tests says."""
-    for name in ("CITYOPS_DATABASE_URL", "CITYOPS_DATA_DIR", "CITYOPS_LANGUAGE"):
-        monkeypatch.delenv(name, raising=False)
-    reset_settings_cache()
-    yield
-    reset_settings_cache()
+pytestmark = pytest.mark.usefixtures("cli_env")
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,6 @@ from typer.testing import CliRunner
 
 from cityops.cases.models import Case
 from cityops.cli.main import app
-from cityops.core.settings import reset_settings_cache
 from cityops.intake.models import Report
 from cityops.platform import Platform
 from tests.casefixture import POINT_A, add_category
@@ -27,13 +25,7 @@ HOTLINE_ARGS = ["--channel", "hotline", "--id-column", "留言编号", "--text-c
                 "--text-column", "留言详情", "--time-column", "留言时间"]
 
 
-@pytest.fixture(autouse=True)
-def clean_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name in ("CITYOPS_DATABASE_URL", "CITYOPS_DATA_DIR", "CITYOPS_LANGUAGE"):
-        monkeypatch.delenv(name, raising=False)
-    reset_settings_cache()
-    yield
-    reset_settings_cache()
+pytestmark = pytest.mark.usefixtures("cli_env")
 
 
 @pytest.fixture

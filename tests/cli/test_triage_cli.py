@@ -12,7 +12,6 @@ import pytest
 from typer.testing import CliRunner
 
 from cityops.cli.main import app
-from cityops.core.settings import reset_settings_cache
 from cityops.core.tabular import write_xlsx
 from cityops.triage import model_file, model_store
 
@@ -23,12 +22,8 @@ TEXT = ["--text-column", "留言主题", "--text-column", "留言详情"]
 
 
 @pytest.fixture(autouse=True)
-def clean_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name in ("CITYOPS_DATABASE_URL", "CITYOPS_DATA_DIR", "CITYOPS_LANGUAGE", "CITYOPS_TRIAGE_MODEL_PATH"):
-        monkeypatch.delenv(name, raising=False)
-    reset_settings_cache()
+def clean_settings(cli_env: None) -> Iterator[None]:
     yield
-    reset_settings_cache()
     model_store.reset_cache()
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from importlib.resources import files
 from pathlib import Path
 
@@ -12,21 +11,13 @@ import typer
 from typer.testing import CliRunner
 
 from cityops.cli.main import app
-from cityops.core.settings import reset_settings_cache
 from cityops.regions.coords import wgs84_to_gcj02
 
 runner = CliRunner()
 DATA = files("cityops.demo") / "data"
 
 
-@pytest.fixture(autouse=True)
-def clean_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """--data-dir must decide the database, whatever the environment running the tests says."""
-    for name in ("CITYOPS_DATABASE_URL", "CITYOPS_DATA_DIR", "CITYOPS_LANGUAGE"):
-        monkeypatch.delenv(name, raising=False)
-    reset_settings_cache()
-    yield
-    reset_settings_cache()
+pytestmark = pytest.mark.usefixtures("cli_env")
 
 
 def run(*args: str) -> typer.testing.Result:

@@ -18,7 +18,7 @@ from cityops.cases.calendar import SATURDAY, WorkingCalendar
 from cityops.cases.calendar_models import CalendarDay, CalendarMeta
 from cityops.core.errors import ValidationFailed
 from cityops.core.tabular import decode_text
-from cityops.core.versioned_cache import VersionedCache
+from cityops.core.versioned_cache import VersionedCache, per_process
 from cityops.platform import Platform
 
 META_ID: Final = 1
@@ -193,10 +193,7 @@ class CalendarCache(VersionedCache[WorkingCalendar]):
 
 
 def calendar_cache(platform: Platform) -> CalendarCache:
-    cached = platform.caches.get(CACHE_KEY)
-    if not isinstance(cached, CalendarCache):
-        cached = platform.caches[CACHE_KEY] = CalendarCache()
-    return cached
+    return per_process(platform.caches, CACHE_KEY, CalendarCache, CalendarCache)
 
 
 def working_calendar(platform: Platform) -> WorkingCalendar:

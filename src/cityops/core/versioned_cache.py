@@ -9,14 +9,15 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable
-from typing import Generic, TypeVar
+from collections.abc import Callable, MutableMapping
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy.orm import Session
 
 from cityops.core.db import Database
 
 T = TypeVar("T")
+C = TypeVar("C")
 
 
 class VersionedCache(Generic[T]):
@@ -47,3 +48,11 @@ class VersionedCache(Generic[T]):
                     self.builds += 1
             self._checked_at = now
             return self._value
+
+
+def per_process(caches: MutableMapping[str, Any], key: str, kind: type[C], make: Callable[[], C]) -> C:
+    """The one `kind` kept under `key` in a platform's caches, made on first use."""
+    cached = caches.get(key)
+    if not isinstance(cached, kind):
+        cached = caches[key] = make()
+    return cached

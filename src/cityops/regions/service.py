@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, defer
 
 from cityops.core.db import Database
 from cityops.core.errors import NotFound, ValidationFailed
-from cityops.core.versioned_cache import VersionedCache
+from cityops.core.versioned_cache import VersionedCache, per_process
 from cityops.regions.codes import Level, code_problem, implied_parent_codes, level_rank, scope_prefix_for
 from cityops.regions.coords import Crs, to_wgs84
 from cityops.regions.errors import PointOutsideRegions, UnknownRegion
@@ -46,7 +46,8 @@ def names(*, session: Session, codes: Iterable[str]) -> dict[str, str]:
     wanted = sorted(set(codes))
     if not wanted:
         return {}
-    return dict(session.execute(select(Region.code, Region.name).where(Region.code.in_(wanted))).tuples().all())
+    rows = session.execute(select(Region.code, Region.name).where(Region.code.in_(wanted)))
+    return {code: name for code, name in rows}
 
 
 def get_or_raise(*, session: Session, code: str) -> Region:
@@ -338,8 +339,5 @@ class RegionLocator:
 
 def locator(platform: Platform) -> RegionLocator:
     """The process-wide locator, kept in platform.caches."""
-    cached = platform.caches.get("regions.locator")
-    if not isinstance(cached, RegionLocator):
-        cached = platform.caches["regions.locator"] = RegionLocator()
-    return cached
+    return per_process(platform.caches, "regions.locator", RegionLocator, RegionLocator)
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Final
 from sqlalchemy.orm import Session
 
 from cityops.core.db import Database
-from cityops.core.versioned_cache import VersionedCache
+from cityops.core.versioned_cache import VersionedCache, per_process
 from cityops.regions import service as regions
 from cityops.regions.codes import LEVELS
 from cityops.triage.locate import AddressMatch, Gazetteer, Place, locate_text, with_packaged_aliases
@@ -38,34 +38,24 @@ def places(*, session: Session) -> list[Place]:
     return with_packaged_aliases(found)
 
 
-class GazetteerCache:
-    """One Gazetteer per process; `outside` (code, name) pairs replace cpca's table (tests)."""
+class GazetteerCache(VersionedCache[Gazetteer]):
+    """One Gazetteer per process, rebuilt when regions_meta.version moves; `outside` (code, name) pairs replace
+    cpca's table (tests)."""
 
     def __init__(self, *, check_every: float = 1.0, monotonic: Callable[[], float] = time.monotonic,
                  outside: Iterable[tuple[str, str]] | None = None) -> None:
         kept = None if outside is None else tuple(outside)
-        self._cache = VersionedCache(version=lambda session: regions.current_version(session=session),
-                                     build=lambda session: Gazetteer.build(places(session=session), outside=kept),
-                                     check_every=check_every, monotonic=monotonic)
-
-    @property
-    def builds(self) -> int:
-        return self._cache.builds
-
-    def invalidate(self) -> None:
-        """Forget the gazetteer: this process just changed regions and must not wait for the next check."""
-        self._cache.invalidate()
+        super().__init__(version=lambda session: regions.current_version(session=session),
+                         build=lambda session: Gazetteer.build(places(session=session), outside=kept),
+                         check_every=check_every, monotonic=monotonic)
 
     def gazetteer(self, db: Database) -> Gazetteer:
-        return self._cache.get(db)
+        return self.get(db)
 
 
 def cache_for(platform: Platform) -> GazetteerCache:
     """The process-wide cache, kept in platform.caches."""
-    cached = platform.caches.get(CACHE_KEY)
-    if not isinstance(cached, GazetteerCache):
-        cached = platform.caches[CACHE_KEY] = GazetteerCache()
-    return cached
+    return per_process(platform.caches, CACHE_KEY, GazetteerCache, GazetteerCache)
 
 
 def gazetteer_for(platform: Platform) -> Gazetteer:
