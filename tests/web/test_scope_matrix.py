@@ -20,6 +20,7 @@ from cityops.web.app import create_app
 from tests.cases.matrix import case_path, report_path, seed_cases
 from tests.catalog.matrix import preview_path, rule_path, seed_rules
 from tests.cityfixture import PASSWORD, STREET_A, STREET_B, SmallCity, build_small_city
+from tests.indicators.matrix import seed_alarms
 from tests.insight.reports_seed import hotspot_region, seed_insight
 from tests.web.conftest import login
 
@@ -107,6 +108,7 @@ MATRIX: dict[str, Endpoint] = {
     "/api/v1/insight/monthly-topic": Endpoint("/api/v1/insight/monthly-topic", "aggregate",
                                               params=(("month", "2026-02"),), seed=seed_insight,
                                               region_of=lambda body: body.get("region", body)["region_code"]),
+    "/api/v1/alarms": Endpoint("/api/v1/alarms", "list", region_of=lambda i: i["region_code"], seed=seed_alarms),
 }
 
 # GET endpoints that hold no records of any region, with the reason.

@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     nats_connect_timeout_s: float = 5.0
     bus_ack_wait_s: float = 30.0
     bus_max_deliver: int = 10
+    mqtt_url: str = Field(default="mqtt://127.0.0.1:1883", description="Broker for sensor telemetry")
+    mqtt_shared_group: str = Field(default="cityops", description="MQTT v5 shared-subscription group of ingestion")
     db_pool_size: int = 10
     run_workers: bool = Field(default=True, description="Run the triage worker and deadline job in the API process")
     triage_poll_s: float = Field(default=1.0, description="How often the triage worker looks for waiting reports")
@@ -32,6 +34,8 @@ class Settings(BaseSettings):
         default=None, description="Classifier file from 'cityops triage train'; the shipped model if unset")
     triage_min_confidence: float = Field(
         default=0.5, description="Below this classifier confidence a report waits for a dispatcher")
+    alarm_case_level: Literal["blue", "yellow", "orange", "red"] = Field(
+        default="orange", description="An alarm reaching this level or higher is sent to triage as a sensor report")
     # Deadlines and escalation (督办)
     deadline_warn_before_hours: float = Field(default=2.0, description="Warn this many hours before a deadline")
     escalate_to_leader_after_hours: float = Field(default=24.0,

@@ -47,6 +47,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "reports.create": _ALL_STAFF | {Role.SYSTEM},
     "reports.read": frozenset({Role.ADMIN, Role.LEADER, Role.DISPATCHER, Role.GRID_WORKER, Role.DATA_OFFICER}),
     "photos.read": _ALL_STAFF | {Role.SYSTEM},
+    "telemetry.create": frozenset({Role.ADMIN, Role.SYSTEM}),  # device gateways hold a system API key
 }
 
 

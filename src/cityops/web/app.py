@@ -13,6 +13,7 @@ from cityops.audit import views as audit_views
 from cityops.cases import views as case_views
 from cityops.catalog import views as catalog_views
 from cityops.core.errors import ConfigurationError
+from cityops.indicators import views as indicator_views
 from cityops.insight import views as insight_views
 from cityops.intake import open311
 from cityops.intake import views as intake_views
@@ -20,6 +21,7 @@ from cityops.intake.batcher import IntakeBatcher
 from cityops.org import views as org_views
 from cityops.platform import Platform
 from cityops.regions import views as regions_views
+from cityops.sensing import views as sensing_views
 from cityops.web import errors, health, pages
 
 
@@ -59,5 +61,7 @@ def create_app(platform: Platform, *, start_bus: bool = True) -> FastAPI:
         app.include_router(module.router)
     app.include_router(insight_views.router)
     app.include_router(catalog_views.router)
+    app.include_router(sensing_views.router)
+    app.include_router(indicator_views.router)
     app.mount(open311.PREFIX, open311.create_open311_app(platform))
     return app

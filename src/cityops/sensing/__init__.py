@@ -1,0 +1,1 @@
+"""Sensing 物联感知: devices, telemetry ingestion, readings, rollups, offline detection."""

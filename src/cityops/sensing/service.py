@@ -1,0 +1,177 @@
+"""Sensing queries and single writes. Keyword-only, typed, never commit: the caller's UnitOfWork does."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from cityops.core.errors import NotFound
+from cityops.core.models import DeadLetter
+from cityops.sensing.models import Device, ReadingRollup, SensorReading
+from cityops.sensing.payload import Reading
+from cityops.sensing.schemas import DeviceInput
+
+_CHUNK: Final = 500  # keeps IN (...) lists well under SQLite's bound-parameter limit
+STATUSES: Final = ("online", "offline", "unknown")
+
+
+@dataclass(frozen=True)
+class UpsertCounts:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+# --- devices --------------------------------------------------------------------------------------
+
+
+def get(*, session: Session, device_id: str) -> Device | None:
+    return session.get(Device, device_id)
+
+
+def get_or_raise(*, session: Session, device_id: str) -> Device:
+    device = get(session=session, device_id=device_id)
+    if device is None:
+        raise NotFound(f"no device {device_id!r}", field="device_id")
+    return device
+
+
+def by_ids(*, session: Session, device_ids: Iterable[str]) -> dict[str, Device]:
+    wanted = sorted(set(device_ids))
+    found: dict[str, Device] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start: start + _CHUNK]
+        found.update((d.device_id, d) for d in session.scalars(select(Device).where(Device.device_id.in_(chunk))))
+    return found
+
+
+def list_devices(*, session: Session, region_prefix: str | None = None, status: str | None = None,
+                 limit: int = 100, offset: int = 0) -> Sequence[Device]:
+    query = select(Device)
+    if region_prefix:
+        query = query.where(Device.region_code.startswith(region_prefix, autoescape=True))
+    if status:
+        query = query.where(Device.status == status)
+    return session.scalars(query.order_by(Device.device_id).limit(limit).offset(offset)).all()
+
+
+def upsert_devices(*, session: Session, devices: Sequence[DeviceInput], regions: Sequence[str],
+                   at: datetime) -> UpsertCounts:
+    """Create or update devices (with the region each was located in); status and last_seen are kept."""
+    stored = by_ids(session=session, device_ids=[d.device_id for d in devices])
+    created = updated = 0
+    for device, region_code in zip(devices, regions, strict=True):
+        values = _values(device, region_code)
+        row = stored.get(device.device_id)
+        if row is None:
+            session.add(Device(**values, status="unknown", created_at=at, updated_at=at))
+            created += 1
+        elif any(getattr(row, k) != v for k, v in values.items()):
+            for key, value in values.items():
+                setattr(row, key, value)
+            row.updated_at = at
+            updated += 1
+    session.flush()
+    return UpsertCounts(created, updated, len(devices) - created - updated)
+
+
+def _values(device: DeviceInput, region_code: str) -> dict[str, Any]:
+    return {"device_id": device.device_id, "type_code": device.type_code, "model": device.model,
+            "lng": device.lng, "lat": device.lat, "region_code": region_code,
+            "department_code": device.department_code, "interval_s": device.interval_s}
+
+
+def set_status(*, session: Session, device_ids: Sequence[str], status: str) -> None:
+    for start in range(0, len(device_ids), _CHUNK):
+        chunk = list(device_ids[start: start + _CHUNK])
+        session.execute(update(Device).where(Device.device_id.in_(chunk)).values(status=status))
+
+
+def watched_devices(*, session: Session) -> Sequence[Device]:
+    """Devices that have reported at least once and are not already offline: the ones that can go silent."""
+    return session.scalars(select(Device).where(Device.status != "offline", Device.last_seen_at.is_not(None))
+                           .order_by(Device.device_id)).all()
+
+
+# --- readings -------------------------------------------------------------------------------------
+
+
+def add_readings(*, session: Session, readings: Sequence[Reading]) -> set[tuple[str, str, datetime]]:
+    """Insert readings, skipping any already stored (same device, metric and ts: a redelivered message), also
+    repeats within `readings`. Returns the (device_id, metric, ts) keys stored now.
+
+    One cached statement executed for many rows (SQLAlchemy batches them into multi-row INSERTs): ORM objects
+    per reading, or compiling a fresh VALUES list per batch, would cost more than the database work itself."""
+    if not readings:
+        return set()
+    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (dialect_insert(SensorReading)
+                 .on_conflict_do_nothing(index_elements=["device_id", "metric", "ts"])
+                 .returning(SensorReading.device_id, SensorReading.metric, SensorReading.ts))
+    rows = [{"device_id": r.device_id, "metric": r.metric, "ts": r.ts, "value": r.value} for r in readings]
+    return {(device_id, metric, ts) for device_id, metric, ts in session.connection().execute(statement, rows)}
+
+
+def add_dead_letter(*, session: Session, source: str, subject: str, key: str | None, raw: bytes, error: str,
+                    at: datetime) -> None:
+    session.add(DeadLetter(source=_text(source)[:100], subject=_text(subject)[:200],
+                           key=_text(key)[:200] if key else None,
+                           payload=_text(raw.decode("utf-8", errors="backslashreplace")), error=_text(error),
+                           deliveries=1, created_at=at))
+
+
+def _text(value: str) -> str:
+    """The column is text: undecodable bytes are already \\xNN escapes; lone surrogates (from a str that came
+    from anywhere) and NUL (valid UTF-8, but PostgreSQL refuses it in text) are escaped the same way."""
+    return value.encode("utf-8", errors="backslashreplace").decode("utf-8").replace("\x00", "\\x00")
+
+
+def readings(*, session: Session, device_id: str, metric: str | None = None, start: datetime | None = None,
+             end: datetime | None = None) -> Sequence[SensorReading]:
+    query = select(SensorReading).where(SensorReading.device_id == device_id)
+    if metric is not None:
+        query = query.where(SensorReading.metric == metric)
+    if start is not None:
+        query = query.where(SensorReading.ts >= start)
+    if end is not None:
+        query = query.where(SensorReading.ts < end)
+    return session.scalars(query.order_by(SensorReading.metric, SensorReading.ts, SensorReading.id)).all()
+
+
+def iter_readings(*, session: Session, start: datetime, end: datetime) -> Iterator[Reading]:
+    """Every reading with start <= ts < end, streamed in pages so a day of a big city fits in memory."""
+    query = (select(SensorReading.device_id, SensorReading.metric, SensorReading.ts, SensorReading.value)
+             .where(SensorReading.ts >= start, SensorReading.ts < end)
+             .execution_options(yield_per=5000))
+    for device_id, metric, ts, value in session.execute(query):
+        yield Reading(device_id, metric, ts, value)
+
+
+def delete_readings_before(*, session: Session, before: datetime) -> int:
+    result = session.execute(delete(SensorReading).where(SensorReading.ts < before))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+# --- rollups --------------------------------------------------------------------------------------
+
+
+def replace_rollups(*, session: Session, period: str, start: datetime, end: datetime,
+                    rows: Sequence[dict[str, Any]]) -> None:
+    """The rollups of [start, end) for one period, replaced whole, so recomputing a range is idempotent."""
+    session.execute(delete(ReadingRollup).where(ReadingRollup.period == period, ReadingRollup.start >= start,
+                                                ReadingRollup.start < end))
+    for first in range(0, len(rows), _CHUNK):
+        session.execute(insert(ReadingRollup), list(rows[first: first + _CHUNK]))
+
+
+def rollups(*, session: Session, device_id: str, metric: str, period: str) -> Sequence[ReadingRollup]:
+    query = select(ReadingRollup).where(ReadingRollup.device_id == device_id, ReadingRollup.metric == metric,
+                                        ReadingRollup.period == period)
+    return session.scalars(query.order_by(ReadingRollup.start)).all()
