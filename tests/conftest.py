@@ -11,7 +11,7 @@ import os
 import shutil
 import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -142,3 +142,18 @@ def cli_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     reset_settings_cache()
     yield
     reset_settings_cache()
+
+
+def small_city_data_dir(template: Path, folder: Path, *loaders: Callable[[Platform], None]) -> Path:
+    """A data folder for CLI tests: a copy of the migrated SQLite template, filled by `loaders`."""
+    from tests.regions.conftest import make_platform
+
+    folder.mkdir()
+    shutil.copy(template, folder / "cityops.db")
+    platform = make_platform(folder, f"sqlite:///{folder / 'cityops.db'}")
+    try:
+        for load in loaders:
+            load(platform)
+    finally:
+        platform.close()
+    return folder

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ from cityops.cli.main import app
 from tests.catalog.conftest import load_places
 from tests.catalog.test_catalog_importers import NATIVE
 from tests.cityfixture import STREET_A
-from tests.regions.conftest import make_platform
+from tests.conftest import small_city_data_dir
 
 runner = CliRunner()
 
@@ -25,15 +24,7 @@ pytestmark = pytest.mark.usefixtures("cli_env")
 @pytest.fixture
 def data_dir(sqlite_template: Path, tmp_path: Path) -> Path:
     """A data folder whose SQLite database holds the small city's regions and departments."""
-    folder = tmp_path / "data"
-    folder.mkdir()
-    shutil.copy(sqlite_template, folder / "cityops.db")
-    platform = make_platform(folder, f"sqlite:///{folder / 'cityops.db'}")
-    try:
-        load_places(platform)
-    finally:
-        platform.close()
-    return folder
+    return small_city_data_dir(sqlite_template, tmp_path / "data", load_places)
 
 
 def run(data_dir: Path, *args: str) -> typer.testing.Result:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ from cityops.intake.models import Report
 from cityops.platform import Platform
 from tests.casefixture import POINT_A, add_category
 from tests.catalog.conftest import load_places
+from tests.conftest import small_city_data_dir
 from tests.regions.conftest import make_platform
 
 runner = CliRunner()
@@ -31,16 +31,8 @@ pytestmark = pytest.mark.usefixtures("cli_env")
 @pytest.fixture
 def data_dir(sqlite_template: Path, tmp_path: Path) -> Path:
     """The small city with the manhole-cover category the shipped classifier knows."""
-    folder = tmp_path / "data"
-    folder.mkdir()
-    shutil.copy(sqlite_template, folder / "cityops.db")
-    platform = make_platform(folder, f"sqlite:///{folder / 'cityops.db'}")
-    try:
-        load_places(platform)
-        add_category(platform, "BJ01-01", "井盖破损/缺失", "370303-cgj")
-    finally:
-        platform.close()
-    return folder
+    return small_city_data_dir(sqlite_template, tmp_path / "data", load_places,
+                               lambda platform: add_category(platform, "BJ01-01", "井盖破损/缺失", "370303-cgj"))
 
 
 def run(data_dir: Path, *args: str) -> typer.testing.Result:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,6 @@ from typer.testing import CliRunner
 
 from cityops.core import migrate
 from cityops.core.db import create_db_engine
-from cityops.core.settings import reset_settings_cache
 from cityops.insight import cli as insight_cli
 from cityops.platform import build_platform
 from tests.cityfixture import CITY, STREET_A, STREET_B, build_small_city
@@ -48,12 +46,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-@pytest.fixture(autouse=True)
-def settings_from_the_data_dir(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.delenv("CITYOPS_DATABASE_URL", raising=False)  # --data-dir must decide which database is read
-    reset_settings_cache()
-    yield
-    reset_settings_cache()
+pytestmark = pytest.mark.usefixtures("cli_env")
 
 
 def kpis(data_dir: Path, *args: str) -> tuple[int, str, str]:
