@@ -86,17 +86,12 @@ class TopicParams:
     top_regions: int = 3  # regions named next to each topic in the ranking
 
 
-@dataclass(frozen=True)
-class TopicRow:
-    rank: int | None  # None for "other"
-    topic: str  # "category:BJ01-01", "keyword:电梯" or "other"
-    kind: TopicKind
-    label: str  # category code, the keyword, or "" for other
+class _Rates:
+    """Growth and repeat rate of a count of reports, for every level the result is told at."""
+
     volume: int
     previous: int
     repeats: int
-    score: float
-    top_regions: tuple[tuple[str, int], ...] = ()  # (region code, volume) where the topic is most reported
 
     @property
     def growth(self) -> float | None:
@@ -109,7 +104,20 @@ class TopicRow:
 
 
 @dataclass(frozen=True)
-class RegionTopics:
+class TopicRow(_Rates):
+    rank: int | None  # None for "other"
+    topic: str  # "category:BJ01-01", "keyword:电梯" or "other"
+    kind: TopicKind
+    label: str  # category code, the keyword, or "" for other
+    volume: int
+    previous: int
+    repeats: int
+    score: float
+    top_regions: tuple[tuple[str, int], ...] = ()  # (region code, volume) where the topic is most reported
+
+
+@dataclass(frozen=True)
+class RegionTopics(_Rates):
     region_code: str
     volume: int
     previous: int
@@ -119,7 +127,7 @@ class RegionTopics:
 
 
 @dataclass(frozen=True)
-class TopicResult:
+class TopicResult(_Rates):
     month: Month
     region_code: str  # the region asked about
     level: Level  # the level regions are grouped at
@@ -131,14 +139,6 @@ class TopicResult:
     ranking: tuple[TopicRow, ...]
     by_region: tuple[RegionTopics, ...]
     names: dict[str, str] = field(default_factory=dict)  # region codes and topic keys → display names
-
-    @property
-    def growth(self) -> float | None:
-        return (self.volume - self.previous) / self.previous if self.previous else None
-
-    @property
-    def repeat_rate(self) -> float | None:
-        return self.repeats / self.volume if self.volume else None
 
     def name_of(self, key: str) -> str:
         return self.names.get(key) or default_name(key)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import threading
+import time
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -26,6 +27,8 @@ CORRECTION_WEIGHT: Final = 3.0  # a dispatcher's decision about a real report ou
 _lock = threading.Lock()
 _shipped: list[Classifier] = []
 _loaded: dict[tuple[Path, int], Classifier] = {}
+_newest: dict[Path, tuple[float, Path | None]] = {}
+NEWEST_CHECK_S: Final = 1.0
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,7 @@ def shipped_examples() -> list[tuple[str, str]]:
 
 
 def current_classifier(platform: Platform) -> Classifier:
-    path = platform.settings.triage_model_path or newest_model(platform.settings.data_dir / "models")
+    path = platform.settings.triage_model_path or _newest_cached(platform.settings.data_dir / "models")
     if path is not None:
         return _load(path)
     with _lock:
@@ -77,6 +80,19 @@ def classify(platform: Platform, text: str) -> Classification:
 def train_shipped(progress: Progress | None = None) -> Classifier:
     texts, labels = zip(*shipped_examples(), strict=True)
     return Classifier().fit(list(texts), list(labels), progress)
+
+
+def _newest_cached(folder: Path) -> Path | None:
+    """newest_model, looked up at most once a second: the worker asks for every report it classifies."""
+    now = time.monotonic()
+    with _lock:
+        checked = _newest.get(folder)
+        if checked is not None and now - checked[0] < NEWEST_CHECK_S:
+            return checked[1]
+    found = newest_model(folder)
+    with _lock:
+        _newest[folder] = (now, found)
+    return found
 
 
 def newest_model(folder: Path) -> Path | None:
@@ -98,6 +114,8 @@ def retrain(platform: Platform, *, output: Path | None = None, progress: Progres
     model_file.save(
         model, path, rows=len(texts), trained_at=now, extra={"shipped_rows": len(shipped), "corrections": len(stored)}
     )
+    with _lock:
+        _newest.pop(path.parent, None)  # this process uses the new model at once, not a second later
     return RetrainResult(path, len(texts), len(shipped), len(stored), len(model.labels))
 
 
@@ -105,6 +123,7 @@ def reset_cache() -> None:
     with _lock:
         _shipped.clear()
         _loaded.clear()
+        _newest.clear()
 
 
 def _load(path: Path) -> Classifier:
