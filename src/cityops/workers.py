@@ -1,4 +1,4 @@
-"""Background work: the triage worker (bus consumer) and the deadline job (periodic).
+"""Background work: the triage worker (bus consumer), the deadline job and the vital-signs job (periodic).
 
 The embedded default runs them inside the API process; `cityops worker` runs them on their own, so a
 production site can run API processes with CITYOPS_RUN_WORKERS=false and scale workers separately.
@@ -14,8 +14,10 @@ from typing import Any
 import structlog
 
 from cityops.cases.jobs import sweep_deadlines
+from cityops.indicators import engine, vitals
 from cityops.intake.flows import RECEIVED_SUBJECT
 from cityops.platform import Platform
+from cityops.sensing.offline import mark_offline
 from cityops.triage import worker as triage
 
 log = structlog.get_logger(__name__)
@@ -43,7 +45,18 @@ async def start(platform: Platform) -> Background:
     # while no worker ran, or announced on another process's in-process bus, are never left behind.
     background.tasks.append(asyncio.create_task(_every(platform.settings.triage_poll_s, triage.drain, platform),
                                                 name="triage-poll"))
+    background.tasks.append(asyncio.create_task(_every(platform.settings.vitals_interval_s, run_vital_signs,
+                                                       platform), name="vital-signs"))
     return background
+
+
+def run_vital_signs(platform: Platform) -> dict[str, int]:
+    """Silent devices marked offline (and warned about), windowed sensor indicators, case statistics."""
+    now = platform.clock.now()
+    offline = mark_offline(platform)
+    windows = vitals.evaluate_windows(platform, now)
+    statistics = engine.evaluate_case_statistics(platform, now)
+    return {"offline": len(offline), "windows": len(windows), "statistics": len(statistics)}
 
 
 async def _every(seconds: float, job: object, platform: Platform) -> None:

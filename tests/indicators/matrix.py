@@ -17,7 +17,7 @@ def raise_alarm(platform: Platform, *, source_key: str, region_code: str, level:
                 value: float = 3.3, indicator_code: str = "WAT-XFH-LEVEL-MAX", at: datetime = AT) -> int:
     result = Result(level, "none", value, at, f"{value:g} test")  # type: ignore[arg-type]
     with platform.uow() as uow:
-        alarm = alarms.apply_evaluation(uow, platform, indicator_code=indicator_code, source_key=source_key,
+        alarm = alarms.apply_evaluation(uow, indicator_code=indicator_code, source_key=source_key,
                                         region_code=region_code, lng=118.05, lat=36.65, result=result)
         uow.commit()
     assert alarm is not None

@@ -33,7 +33,7 @@ def feed(platform: Platform, values: list[float], *, source_key: str = "gauge-1"
     for i, value in enumerate(values):
         state, result = evaluate(RIVER, state, AT + timedelta(minutes=i), value)
         with platform.uow() as uow:
-            alarm = alarms.apply_evaluation(uow, platform, indicator_code="WAT-XFH-LEVEL-MAX", source_key=source_key,
+            alarm = alarms.apply_evaluation(uow, indicator_code="WAT-XFH-LEVEL-MAX", source_key=source_key,
                                             region_code=GRID_A, lng=118.05, lat=36.65, result=result)
             uow.commit()
             touched.append(alarm.id if alarm else None)

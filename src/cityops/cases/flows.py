@@ -398,3 +398,16 @@ def open_case(uow: UnitOfWork, platform: Platform, *, new: NewCase, actor: Princ
 def _cell(new: NewCase) -> int | None:
     """The fusion cell, so later reports of the same problem find this case (triage/fusion_service.py)."""
     return cell_of(new.lng, new.lat) if new.lng is not None and new.lat is not None else None
+
+
+def add_note(uow: UnitOfWork, *, case_id: int, actor: str, role: str, text: str, data: dict[str, Any]) -> None:
+    """A line on the case's timeline that changes nothing (e.g. "the sensor alarm that opened it has cleared"),
+    audited like a person's step. Not a command: nobody needs permission to be told something."""
+    case = uow.session.get(Case, case_id)
+    if case is None:
+        return
+    now = uow.clock.now()
+    uow.session.add(CaseTransition(case_id=case.id, action="note", from_state=case.state, to_state=case.state,
+                                   actor=actor, role=role, reason=text, data=data, at=now))
+    audit.append(uow.session, at=now, actor=actor, action="case.noted", entity_type="case", entity_id=case.id,
+                 region_code=case.region_code, data={"text": text, **data})

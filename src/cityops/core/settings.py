@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     escalate_to_leader_after_hours: float = Field(default=24.0,
                                                   description="Escalate to the leader this long after overdue")
     deadline_sweep_interval_s: float = 60.0
+    vitals_interval_s: float = Field(default=60.0, description="How often offline devices, windowed sensor "
+                                     "indicators and case statistics are evaluated")
     # Notifications
     notify_webhook_url: str | None = None
     notify_webhook_secret: SecretStr | None = None

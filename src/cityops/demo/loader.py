@@ -6,6 +6,7 @@ import json
 import os
 import secrets
 from dataclasses import asdict, dataclass
+from importlib import resources
 from pathlib import Path
 
 from cityops.cases.calendar_flows import load_default_calendar
@@ -14,11 +15,14 @@ from cityops.demo import zibo_org
 from cityops.demo.zibo_catalog import load_demo_catalog
 from cityops.demo.zibo_regions import load_zibo_regions
 from cityops.demo.zibo_reports import load_demo_reports
+from cityops.indicators import flows as indicators
 from cityops.org import flows as org_flows
 from cityops.org import service as org
 from cityops.org.access import SYSTEM_ACTOR
 from cityops.platform import Platform
 from cityops.regions import service as regions
+from cityops.sensing import flows as sensing
+from cityops.sensing.simulate import DEMO_DEVICES
 
 CREDENTIALS_FILE = "demo-credentials.json"
 OPEN311_KEY_NAME = "Open311 演示客户端 / demo client"
@@ -70,7 +74,15 @@ def load_demo(platform: Platform, *, admin_password: str | None = None,
     load_default_calendar(platform)
     load_demo_catalog(platform)
     load_demo_reports(platform)
+    _load_vital_signs(platform)
     return creds
+
+
+def _load_vital_signs(platform: Platform) -> None:
+    """The demo devices at real places of the city, and the indicator catalogue with its thresholds."""
+    devices = resources.files("cityops.sensing").joinpath(DEMO_DEVICES).read_bytes()
+    sensing.import_devices(platform, devices, actor=SYSTEM_ACTOR, file="demo:devices_zibo.csv")
+    indicators.import_demo_catalogue(platform, actor=SYSTEM_ACTOR)
 
 
 def _load_departments(platform: Platform) -> None:

@@ -23,7 +23,6 @@ from cityops.indicators.evaluate import LEVEL_NAMES, Result, rank
 from cityops.indicators.models import Alarm, AlarmEvent, Indicator
 from cityops.org.access import Principal, ensure_in_scope, scoped
 from cityops.org.roles import STAFF_ROLES, Role
-from cityops.platform import Platform
 
 SUBJECT: Final = "cityops.alarms.{}"  # raised / changed / acknowledged / cleared
 STATUSES: Final = ("active", "acknowledged", "cleared")
@@ -41,12 +40,10 @@ def get_open(*, session: Session, source_key: str, indicator_code: str) -> Alarm
     return session.scalars(query).first()
 
 
-def apply_evaluation(uow: UnitOfWork, platform: Platform, *, indicator_code: str, source_key: str,
+def apply_evaluation(uow: UnitOfWork, *, indicator_code: str, source_key: str,
                      region_code: str, lng: float | None, lat: float | None, result: Result) -> Alarm | None:
     """Raise, update or clear the open alarm of (source, indicator) to match an evaluation result.
-    Returns the alarm touched (None when nothing is open and nothing is raised). `platform` is the evaluation
-    worker's context; the alarm itself needs only the unit of work."""
-    del platform
+    Returns the alarm touched (None when nothing is open and nothing is raised)."""
     session = uow.session
     alarm = get_open(session=session, source_key=source_key, indicator_code=indicator_code)
     if alarm is None:

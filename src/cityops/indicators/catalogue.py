@@ -16,7 +16,7 @@ from cityops.core.tabular import read_table, require_columns, write_csv, write_x
 from cityops.indicators.evaluate import Rule, ThresholdSet
 
 DOMAINS: Final = ("environment", "water", "safety", "traffic", "public_service")
-SOURCE_KINDS: Final = ("sensor_aggregate", "case_statistic", "dataset")
+SOURCE_KINDS: Final = ("sensor_aggregate", "case_statistic", "dataset", "device_status")
 AGGREGATES: Final = ("max", "mean", "min", "sum", "count")
 # Case statistics the platform can compute (read-only, through the cases/insight services).
 STATISTICS: Final = ("reports_per_hour", "overdue_cases", "on_time_closure_rate_today")

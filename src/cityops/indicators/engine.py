@@ -19,7 +19,7 @@ stored on the alarm (`case_id`), so `cityops.alarms.cleared` carries it for the 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Final
 
@@ -28,9 +28,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from cityops.cases import flows as cases
 from cityops.core.uow import UnitOfWork
 from cityops.indicators import alarms, service
 from cityops.indicators.evaluate import Level, State, ThresholdSet, evaluate, rank
+from cityops.indicators.evaluate import Result as Evaluation
 from cityops.indicators.models import Alarm, Indicator, IndicatorState, Threshold
 from cityops.indicators.statistics import case_statistic
 from cityops.intake import flows as intake
@@ -82,85 +84,140 @@ def observe(uow: UnitOfWork, platform: Platform, *, indicator_code: str, source_
     """Evaluate one value against the region's thresholds, save the state and raise/update/clear the alarm,
     in the caller's transaction (never commits)."""
     observation = Observation(indicator_code, source_key, region_code, lng, lat, ts, value)
-    return _observe(uow, platform, observation, {})
+    return observe_batch(uow, [observation], case_level=platform.settings.alarm_case_level)[0]
 
 
 def observe_many(platform: Platform, observations: Sequence[Observation], *, open_cases: bool = True) -> list[Result]:
-    """A batch in one transaction, results in input order. Rows are locked in (indicator, source) order so two
-    workers with overlapping batches wait for each other instead of deadlocking; values of one source keep their
-    order. After the commit, the alarms that crossed the case level are sent to intake (unless `open_cases`)."""
-    order = sorted(range(len(observations)),
-                   key=lambda i: (observations[i].indicator_code, observations[i].source_key))
-    results: list[Result | None] = [None] * len(observations)
-    cache: dict[tuple[str, str], ThresholdSet | None] = {}
+    """A batch in one transaction, results in input order; then, after the commit, the alarms that crossed the
+    case level are sent to intake (unless `open_cases`)."""
     with platform.uow() as uow:
-        for i in order:
-            results[i] = _observe(uow, platform, observations[i], cache)
+        results = observe_batch(uow, observations, case_level=platform.settings.alarm_case_level)
         uow.commit()
-    done = [r for r in results if r is not None]
     if open_cases:
-        open_cases_for(platform, [r.alarm_id for r in done if r.opens_case and r.alarm_id is not None])
-    return done
+        open_cases_for(platform, case_alarms(results))
+    return results
 
 
-def _observe(uow: UnitOfWork, platform: Platform, obs: Observation,
-             cache: dict[tuple[str, str], ThresholdSet | None]) -> Result:
+def case_alarms(results: Sequence[Result]) -> list[int]:
+    """The alarms among `results` that should now become reports (for open_cases_for, after the commit)."""
+    return sorted({r.alarm_id for r in results if r.opens_case and r.alarm_id is not None})
+
+
+def observe_batch(uow: UnitOfWork, observations: Sequence[Observation], *, case_level: str) -> list[Result]:
+    """Many values in the caller's transaction (never commits), results in input order.
+
+    Values are grouped by (indicator, source): each group's state row is locked once (all rows of the batch in
+    one SELECT … FOR UPDATE, in (indicator, source) order, so two workers with overlapping batches wait for
+    each other instead of deadlocking), the group's values are evaluated one after the other in input order,
+    and the alarm is touched only where the level changes and once with the group's last value. That is what
+    lets a busy ingestion evaluate every reading: the end state equals evaluating them one by one."""
+    groups: dict[tuple[str, str], list[int]] = {}
+    for i, obs in enumerate(observations):
+        groups.setdefault((obs.indicator_code, obs.source_key), []).append(i)
+    results: list[Result | None] = [None] * len(observations)
+    thresholds: dict[tuple[str, str], ThresholdSet | None] = {}
     session = uow.session
-    key = (obs.indicator_code, obs.region_code)
-    if key not in cache:
-        cache[key] = service.thresholds_for(session=session, indicator_code=obs.indicator_code,
-                                            region_code=obs.region_code)
-    thresholds = cache[key]
-    if thresholds is None:
-        return Result(obs.indicator_code, obs.source_key, "none", "none",
-                      "该地区无阈值 / no thresholds for the region", evaluated=False)
-    row = _locked_state(session, obs.source_key, obs.indicator_code, uow.clock.now())
+    for obs in observations:
+        key = (obs.indicator_code, obs.region_code)
+        if key not in thresholds:
+            thresholds[key] = service.thresholds_for(session=session, indicator_code=obs.indicator_code,
+                                                     region_code=obs.region_code)
+    evaluated = {k: members for k, members in groups.items()
+                 if thresholds[(k[0], observations[members[0]].region_code)] is not None}
+    for k, members in groups.items():
+        if k not in evaluated:
+            for i in members:
+                results[i] = Result(k[0], k[1], "none", "none", "该地区无阈值 / no thresholds for the region",
+                                    evaluated=False)
+    rows = _locked_states(session, sorted(evaluated), uow.clock.now())
+    for k in sorted(evaluated):
+        members = evaluated[k]
+        ts_set = thresholds[(k[0], observations[members[0]].region_code)]
+        assert ts_set is not None
+        group = [observations[i] for i in members]
+        for i, result in zip(members, _observe_group(uow, rows[k], ts_set, group, case_level), strict=True):
+            results[i] = result
+    return [r for r in results if r is not None]
+
+
+def _observe_group(uow: UnitOfWork, row: IndicatorState, thresholds: ThresholdSet,
+                   group: Sequence[Observation], case_level: str) -> list[Result]:
     state = State.from_dict(row.state)
-    if state.last_ts is not None and obs.ts <= state.last_ts:
-        # Redelivered or late: evaluate ignores it, and the alarm must not show an older value either.
-        return Result(obs.indicator_code, obs.source_key, state.level, state.level,
-                      "旧读数，已忽略 / stale reading, ignored", stale=True)
-    new_state, evaluation = evaluate(thresholds, state, obs.ts, obs.value)
-    row.state, row.updated_at = new_state.to_dict(), uow.clock.now()
-    if evaluation.level == "none" and evaluation.previous == "none":
-        # Nothing open and nothing to raise (state and alarm change in one transaction, so they agree).
-        return Result(obs.indicator_code, obs.source_key, "none", "none", evaluation.reason)
-    if evaluation.level == "none":
-        _link_case(session, obs.source_key, obs.indicator_code)
-    alarm = alarms.apply_evaluation(uow, platform, indicator_code=obs.indicator_code, source_key=obs.source_key,
-                                    region_code=obs.region_code, lng=obs.lng, lat=obs.lat, result=evaluation)
-    return Result(obs.indicator_code, obs.source_key, evaluation.level, evaluation.previous, evaluation.reason,
-                  alarm_id=alarm.id if alarm else None, opens_case=alarm is not None and _opens_case(platform, alarm))
+    results: list[Result] = []
+    steps: list[tuple[int, Observation, Evaluation]] = []
+    for obs in group:
+        if state.last_ts is not None and obs.ts <= state.last_ts:
+            # Redelivered or late: evaluate ignores it, and the alarm must not show an older value either.
+            results.append(Result(obs.indicator_code, obs.source_key, state.level, state.level,
+                                  "旧读数，已忽略 / stale reading, ignored", stale=True))
+            continue
+        state, evaluation = evaluate(thresholds, state, obs.ts, obs.value)
+        results.append(Result(obs.indicator_code, obs.source_key, evaluation.level, evaluation.previous,
+                              evaluation.reason))
+        steps.append((len(results) - 1, obs, evaluation))
+    row.state, row.updated_at = state.to_dict(), uow.clock.now()
+    for n, (position, obs, evaluation) in enumerate(steps):
+        last = n == len(steps) - 1
+        if evaluation.level == evaluation.previous and not (last and evaluation.level != "none"):
+            continue
+        if evaluation.level == "none":
+            _on_clearing(uow, obs, evaluation)
+        alarm = alarms.apply_evaluation(uow, indicator_code=obs.indicator_code, source_key=obs.source_key,
+                                        region_code=obs.region_code, lng=obs.lng, lat=obs.lat, result=evaluation)
+        if alarm is not None:
+            results[position] = replace(results[position], alarm_id=alarm.id,
+                                        opens_case=_opens_case(case_level, alarm))
+    return results
 
 
-def _opens_case(platform: Platform, alarm: Alarm) -> bool:
-    return (alarm.status != "cleared" and alarm.case_report_id is None
-            and rank(alarm.level) >= rank(platform.settings.alarm_case_level))
+def _opens_case(case_level: str, alarm: Alarm) -> bool:
+    return alarm.status != "cleared" and alarm.case_report_id is None and rank(alarm.level) >= rank(case_level)
 
 
-def _locked_state(session: Session, source_key: str, indicator_code: str, now: datetime) -> IndicatorState:
-    """The state row, created empty if absent (INSERT … ON CONFLICT DO NOTHING, so racing creators never fail),
-    then read FOR UPDATE: observations of one source are evaluated one after the other."""
-    query = (select(IndicatorState).where(IndicatorState.source_key == source_key,
-                                          IndicatorState.indicator_code == indicator_code).with_for_update())
-    row = session.scalars(query).first()
-    if row is not None:
-        return row
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(insert(IndicatorState).values(source_key=source_key, indicator_code=indicator_code,
-                                                  state=State().to_dict(), updated_at=now)
-                    .on_conflict_do_nothing(index_elements=["source_key", "indicator_code"]))
-    return session.scalars(query).one()
+def _locked_states(session: Session, keys: Sequence[tuple[str, str]],
+                   now: datetime) -> dict[tuple[str, str], IndicatorState]:
+    """The state rows of (indicator, source) keys, created empty where absent (INSERT … ON CONFLICT DO NOTHING,
+    so racing creators never fail), then read FOR UPDATE in key order."""
+    if not keys:
+        return {}
+    rows = _select_states(session, keys)
+    missing = [k for k in keys if k not in rows]
+    if missing:
+        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        session.execute(insert(IndicatorState).values(
+            [{"source_key": s, "indicator_code": i, "state": State().to_dict(), "updated_at": now}
+             for i, s in missing]).on_conflict_do_nothing(index_elements=["source_key", "indicator_code"]))
+        rows = _select_states(session, keys)
+    return rows
 
 
-def _link_case(session: Session, source_key: str, indicator_code: str) -> None:
-    """Before the alarm clears: find the case triage opened for its report, so the cleared message names it."""
-    alarm = alarms.get_open(session=session, source_key=source_key, indicator_code=indicator_code)
-    if alarm is None or alarm.case_report_id is None or alarm.case_id is not None:
+def _select_states(session: Session, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], IndicatorState]:
+    wanted = set(keys)
+    query = (select(IndicatorState)
+             .where(IndicatorState.indicator_code.in_(sorted({i for i, _ in keys})),
+                    IndicatorState.source_key.in_(sorted({s for _, s in keys})))
+             .order_by(IndicatorState.indicator_code, IndicatorState.source_key)
+             .with_for_update()
+             .execution_options(populate_existing=True))
+    found = {(r.indicator_code, r.source_key): r for r in session.scalars(query)}
+    return {k: v for k, v in found.items() if k in wanted}
+
+
+def _on_clearing(uow: UnitOfWork, obs: Observation, evaluation: Evaluation) -> None:
+    """Before the alarm clears: find the case triage opened for its report, so the cleared message names it,
+    and note on the case that the alarm has cleared (the handler may close it; the platform does not)."""
+    session = uow.session
+    alarm = alarms.get_open(session=session, source_key=obs.source_key, indicator_code=obs.indicator_code)
+    if alarm is None or alarm.case_report_id is None:
         return
-    report = reports.get_by_public_id(session=session, public_id=alarm.case_report_id)
-    if report is not None:
-        alarm.case_id = report.case_id
+    if alarm.case_id is None:
+        report = reports.get_by_public_id(session=session, public_id=alarm.case_report_id)
+        alarm.case_id = report.case_id if report is not None else None
+    if alarm.case_id is not None:
+        cases.add_note(uow, case_id=alarm.case_id, actor=SENSOR_PRINCIPAL.actor, role=SENSOR_PRINCIPAL.role.value,
+                       text=f"告警已解除：{obs.indicator_code} 当前值 {obs.value:g}（{evaluation.reason}）/ "
+                            f"the alarm has cleared",
+                       data={"alarm_id": alarm.id, "value": obs.value, "observed_at": obs.ts.isoformat()})
 
 
 def open_cases_for(platform: Platform, alarm_ids: Sequence[int]) -> list[str]:
@@ -171,7 +228,7 @@ def open_cases_for(platform: Platform, alarm_ids: Sequence[int]) -> list[str]:
         return []
     with platform.db.session() as session:
         wanted = session.scalars(select(Alarm).where(Alarm.id.in_(sorted(set(alarm_ids)))).order_by(Alarm.id))
-        pending = [a for a in wanted if _opens_case(platform, a)]
+        pending = [a for a in wanted if _opens_case(platform.settings.alarm_case_level, a)]
         items = [(_report_for(session, alarm), SENSOR_PRINCIPAL) for alarm in pending]
     if not items:
         return []

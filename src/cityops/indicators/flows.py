@@ -6,6 +6,7 @@ bad row changes nothing.
 
 from __future__ import annotations
 
+from importlib import resources
 from typing import Final
 
 from cityops.audit import service as audit
@@ -36,6 +37,13 @@ def import_catalogue(platform: Platform, *, indicators: bytes | None, thresholds
         uow.publish(CHANGED_SUBJECT, summary, key=f"indicators:{at.isoformat()}")
         uow.commit()
     return counts, written
+
+
+def import_demo_catalogue(platform: Platform, *, actor: str) -> tuple[ImportCounts, int]:
+    """The demo city's (Zibo's) indicators and thresholds, shipped in indicators/data/."""
+    data = resources.files("cityops.indicators").joinpath("data")
+    return import_catalogue(platform, indicators=data.joinpath("indicators_zibo.csv").read_bytes(),
+                            thresholds=data.joinpath("thresholds_zibo.csv").read_bytes(), actor=actor)
 
 
 def acknowledge_alarm(platform: Platform, principal: Principal, *, alarm_id: int) -> Alarm:

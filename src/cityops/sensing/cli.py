@@ -85,6 +85,8 @@ def simulate_command(devices: int = typer.Option(10, "--devices", min=1, help="�
                      url: str | None = typer.Option(None, "--url", help="mqtt://主机:端口 (默认 CITYOPS_MQTT_URL)"),
                      seed: int = typer.Option(0, "--seed", help="随机种子 / random seed"),
                      qos: int = typer.Option(1, "--qos", min=0, max=1, help="MQTT QoS (0 或 1 / 0 or 1)"),
+                     time_scale: float = typer.Option(1.0, "--time-scale", min=0.001,
+                                                      help="设备时钟倍速（60 = 一秒一分钟）/ device clock speed-up"),
                      data_dir: Path | None = DataDirOption) -> None:
     """向 MQTT 发布模拟遥测（登记设备，没有则用演示设备）。Publish simulated telemetry to MQTT."""
     try:
@@ -101,7 +103,8 @@ def simulate_command(devices: int = typer.Option(10, "--devices", min=1, help="�
     except ValueError as exc:
         raise ValidationFailed(str(exc), field="anomaly") from None
     try:
-        stats = asyncio.run(simulate.publish(broker, chosen, rate, duration, anomalies, seed=seed, qos=qos))
+        stats = asyncio.run(simulate.publish(broker, chosen, rate, duration, anomalies, seed=seed, qos=qos,
+                                                   time_scale=time_scale))
     except (aiomqtt.MqttError, ValueError) as exc:
         fail(f"无法发布到 MQTT / cannot publish to {broker}: {exc}")
         return

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from cityops.core.errors import ValidationFailed
 from cityops.core.tabular import read_table, require_columns
 from cityops.sensing.device_types import DeviceType, device_types
-from cityops.sensing.schemas import DEVICE_ID_PATTERN, DeviceInput
+from cityops.sensing.schemas import DEVICE_ID_PATTERN, GROUP_CODE_PATTERN, DeviceInput
 
 REQUIRED = ("device_id", "type_code", "lng", "lat")
 
@@ -48,9 +48,18 @@ def _device(row: Mapping[str, str], where: str, line: int, types: Mapping[str, D
     interval = row.get("interval_s", "")
     if interval and not (interval.isascii() and interval.isdigit() and int(interval) > 0):
         raise _at(line, f"{interval!r} is not a positive number of seconds", f"{where}.interval_s")
+    group = row.get("device_group", "")
+    if group and not re.fullmatch(GROUP_CODE_PATTERN, group):
+        raise _at(line, f"{group!r} is not a device group code (letters, digits, _ - .; at most 60)",
+                  f"{where}.device_group")
+    group = row.get("device_group", "")
+    if group and not re.fullmatch(GROUP_CODE_PATTERN, group):
+        raise _at(line, f"{group!r} is not a group code (letters, digits, _ . -; at most 60)",
+                  f"{where}.device_group")
     return DeviceInput(device_id=device_id, type_code=kind.code, model=row.get("model") or None, lng=lng, lat=lat,
                        department_code=row.get("department_code") or None,
-                       interval_s=int(interval) if interval else kind.interval_s, origin=where)
+                       interval_s=int(interval) if interval else kind.interval_s, origin=where,
+                       group_code=group or None)
 
 
 def _number(row: Mapping[str, str], name: str, where: str, line: int, bound: float) -> float:

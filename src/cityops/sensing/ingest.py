@@ -20,6 +20,8 @@ from typing import Final
 from sqlalchemy.orm import Session
 
 from cityops.core.uow import UnitOfWork
+from cityops.indicators import engine, vitals
+from cityops.indicators.sensor_feed import DeviceInfo, StoredReading
 from cityops.platform import Platform
 from cityops.sensing import service
 from cityops.sensing.device_types import DeviceType, device_types
@@ -46,8 +48,10 @@ def ingest(platform: Platform, device_id: str, raw: bytes, *, source: str) -> In
     return ingest_many(platform, [(device_id, raw)], source=source)[0]
 
 
-def ingest_many(platform: Platform, messages: Sequence[tuple[str, bytes]], *, source: str) -> list[IngestResult]:
-    """(device_id, raw bytes) messages, in order, in one transaction; one result per message."""
+def ingest_many(platform: Platform, messages: Sequence[tuple[str, bytes]], *, source: str,
+                evaluate: bool = True) -> list[IngestResult]:
+    """(device_id, raw bytes) messages, in order, in one transaction; one result per message. Newly stored
+    readings are evaluated against the vital-sign indicators in the same transaction (unless `evaluate`)."""
     if not messages:
         return []
     with platform.uow() as uow:
@@ -67,8 +71,36 @@ def ingest_many(platform: Platform, messages: Sequence[tuple[str, bytes]], *, so
             readings.extend(parsed.readings)
             results.append(_heard(uow, devices[device_id], parsed, now))
         stored = _store(uow.session, readings)
+        crossed = _evaluate(uow, platform, devices, results, readings, stored, now) if evaluate else []
         uow.commit()
+    if crossed:
+        engine.open_cases_for(platform, crossed)
     return _count_stored(results, readings, stored)
+
+
+def device_info(device: Device) -> DeviceInfo:
+    return DeviceInfo(device.device_id, device.type_code, device.group_code, device.region_code, device.lng,
+                      device.lat)
+
+
+def _evaluate(uow: UnitOfWork, platform: Platform, devices: dict[str, Device], results: list[IngestResult],
+              readings: list[Reading], stored: set[tuple[str, str, datetime]], now: datetime) -> list[int]:
+    """The vital signs of what was newly stored (a redelivery is not evaluated twice), and the end of the offline
+    warning of a device that came back. Returns the alarms to turn into reports after the commit."""
+    case_level = platform.settings.alarm_case_level
+    infos = {d: device_info(devices[d]) for d in {r.device_id for r in results if r.accepted}}
+    fresh = set(stored)
+    new: list[StoredReading] = []
+    for r in readings:
+        key = (r.device_id, r.metric, r.ts)
+        if key in fresh:
+            fresh.discard(key)
+            new.append(StoredReading(r.device_id, r.metric, r.ts, r.value))
+    outcome = vitals.evaluate_readings(uow, case_level=case_level, devices=infos, readings=new)
+    back = [infos[r.device_id] for r in results if r.came_online]
+    if back:
+        outcome += vitals.observe_status(uow, case_level=case_level, devices=back, offline=False, at=now)
+    return engine.case_alarms(outcome)
 
 
 def _type_of(device: Device | None, types: dict[str, DeviceType]) -> DeviceType | None:

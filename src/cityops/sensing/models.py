@@ -8,7 +8,6 @@ from sqlalchemy import Float, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cityops.core.db import Base
-from cityops.core.models import BigId
 
 
 class Device(Base):
@@ -24,6 +23,7 @@ class Device(Base):
     lat: Mapped[float] = mapped_column(Float)
     region_code: Mapped[str] = mapped_column(String(20), index=True)
     department_code: Mapped[str | None] = mapped_column(String(40))
+    group_code: Mapped[str | None] = mapped_column(String(60), index=True)  # e.g. xiaofuhe_gauges (indicators)
     interval_s: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(10), default="unknown", index=True)
     last_seen_at: Mapped[datetime | None]
@@ -34,17 +34,16 @@ class Device(Base):
 class SensorReading(Base):
     """One metric value at one time. Append-only; pruned after the retention period (rollups stay).
 
-    (device_id, metric, ts) is unique: a message the broker delivers again (QoS 1 is at least once) is
-    inserted with ON CONFLICT DO NOTHING and stores nothing twice."""
+    (device_id, metric, ts) is the primary key: a message the broker delivers again (QoS 1 is at least once) is
+    inserted with ON CONFLICT DO NOTHING and stores nothing twice. On PostgreSQL the table is partitioned by
+    month on ts (migration 0005, sensing/partitions.py), which is why the key must include ts."""
 
     __tablename__ = "readings"
-    __table_args__ = (Index("ux_readings_device_metric_ts", "device_id", "metric", "ts", unique=True),
-                      Index("ix_readings_ts", "ts"))  # range scans by time: rollups and pruning
+    __table_args__ = (Index("ix_readings_ts", "ts"),)  # range scans by time: rollups and pruning
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    device_id: Mapped[str] = mapped_column(String(64))
-    metric: Mapped[str] = mapped_column(String(40))
-    ts: Mapped[datetime]
+    device_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    metric: Mapped[str] = mapped_column(String(40), primary_key=True)
+    ts: Mapped[datetime] = mapped_column(primary_key=True)
     value: Mapped[float] = mapped_column(Float)
 
 

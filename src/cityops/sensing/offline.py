@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
+from cityops.indicators import engine, vitals
 from cityops.platform import Platform
 from cityops.sensing import service
-from cityops.sensing.ingest import STATUS_SUBJECT
+from cityops.sensing.ingest import STATUS_SUBJECT, device_info
 
 DEFAULT_FACTOR: Final = 3
 
@@ -55,7 +56,11 @@ def mark_offline(platform: Platform, *, factor: float = DEFAULT_FACTOR) -> list[
         service.set_status(session=uow.session, device_ids=silent, status="offline")
         for change in changes:
             uow.publish(STATUS_SUBJECT, _message(change, now), key=f"{change.device_id}:offline:{now.isoformat()}")
+        # Going silent is itself a warning: the device_status indicators raise an alarm at the device.
+        warned = vitals.observe_status(uow, case_level=platform.settings.alarm_case_level,
+                                       devices=[device_info(watched[i]) for i in silent], offline=True, at=now)
         uow.commit()
+    engine.open_cases_for(platform, engine.case_alarms(warned))
     return changes
 
 

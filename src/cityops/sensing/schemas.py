@@ -7,7 +7,9 @@ from typing import Final
 
 from pydantic import BaseModel
 
-DEVICE_COLUMNS: Final = ("device_id", "type_code", "model", "lng", "lat", "department_code", "interval_s")
+DEVICE_COLUMNS: Final = ("device_id", "type_code", "model", "lng", "lat", "department_code", "interval_s",
+                         "device_group")
+GROUP_CODE_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,59}$"
 DEVICE_ID_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"  # no "/" or "+"/"#": it sits in an MQTT topic
 
 
@@ -20,7 +22,9 @@ class DeviceInput:
     lat: float
     department_code: str | None
     interval_s: int
+    group_code: str | None = None  # the file's `device_group` column
     origin: str = ""  # "rows[3]" for messages
+    group_code: str | None = None  # the device group indicators name (e.g. xiaofuhe_gauges)
 
     def field(self, name: str) -> str:
         return f"{self.origin}.{name}" if self.origin else name

@@ -85,7 +85,14 @@ def upsert_devices(*, session: Session, devices: Sequence[DeviceInput], regions:
 def _values(device: DeviceInput, region_code: str) -> dict[str, Any]:
     return {"device_id": device.device_id, "type_code": device.type_code, "model": device.model,
             "lng": device.lng, "lat": device.lat, "region_code": region_code,
-            "department_code": device.department_code, "interval_s": device.interval_s}
+            "department_code": device.department_code, "interval_s": device.interval_s,
+            "group_code": device.group_code}
+
+
+def devices_in_group(*, session: Session, group_code: str) -> Sequence[Device]:
+    """The devices of one group (the catalogue's `device_group`, e.g. xiaofuhe_gauges), by device id."""
+    return session.scalars(select(Device).where(Device.group_code == group_code)
+                           .order_by(Device.device_id)).all()
 
 
 def set_status(*, session: Session, device_ids: Sequence[str], status: str) -> None:
@@ -142,7 +149,7 @@ def readings(*, session: Session, device_id: str, metric: str | None = None, sta
         query = query.where(SensorReading.ts >= start)
     if end is not None:
         query = query.where(SensorReading.ts < end)
-    return session.scalars(query.order_by(SensorReading.metric, SensorReading.ts, SensorReading.id)).all()
+    return session.scalars(query.order_by(SensorReading.metric, SensorReading.ts)).all()
 
 
 def iter_readings(*, session: Session, start: datetime, end: datetime) -> Iterator[Reading]:

@@ -163,8 +163,10 @@ class PublishStats:
 
 
 def schedule(devices: Sequence[SimDevice], rate: float, duration_s: float, anomalies: Sequence[Anomaly], *,
-             start: datetime, seed: int = 0) -> Iterator[Message | None]:
-    """Every message of a run, in order, lazily; None for a dead device's turn. Pure."""
+             start: datetime, seed: int = 0, time_scale: float = 1.0) -> Iterator[Message | None]:
+    """Every message of a run, in order, lazily; None for a dead device's turn. Pure. `time_scale` > 1 replays
+    faster than life: each real second of the run is `time_scale` seconds of the devices' clocks (a flood's
+    hour in a minute), while anomalies are timed in seconds of the run."""
     types = device_types()
     by_device = {a.device_id: a for a in anomalies}
     rng = random.Random(seed)
@@ -172,7 +174,7 @@ def schedule(devices: Sequence[SimDevice], rate: float, duration_s: float, anoma
     for i in range(int(rate * duration_s)):
         device = devices[i % len(devices)]
         elapsed = i / rate
-        at = start + timedelta(seconds=elapsed)
+        at = start + timedelta(seconds=elapsed * time_scale)
         metrics = sample(device, types[device.type_code], at, elapsed, rng, by_device.get(device.device_id))
         if metrics is None:
             yield None
@@ -183,13 +185,14 @@ def schedule(devices: Sequence[SimDevice], rate: float, duration_s: float, anoma
 
 async def publish(url: str, devices: Sequence[SimDevice], rate: float, duration: float,
                   anomalies: Sequence[Anomaly] = (), *, start: datetime | None = None, seed: int = 0,
-                  qos: int = 1) -> PublishStats:
+                  qos: int = 1, time_scale: float = 1.0) -> PublishStats:
     """Publish the run's messages (QoS 1) at `rate` per second, paced by the wall clock in ~50 ms steps."""
     stats = PublishStats()
     if not devices or rate <= 0 or duration <= 0:
         return stats
     host, port = broker_address(url)
-    messages = schedule(devices, rate, duration, anomalies, start=start or datetime.now(CHINA), seed=seed)
+    messages = schedule(devices, rate, duration, anomalies, start=start or datetime.now(CHINA), seed=seed,
+                        time_scale=time_scale)
     step = max(1, min(PUBLISH_WINDOW, int(rate * 0.05)))
     loop = asyncio.get_running_loop()
     began = loop.time()
