@@ -52,10 +52,6 @@ def _device(row: Mapping[str, str], where: str, line: int, types: Mapping[str, D
     if group and not re.fullmatch(GROUP_CODE_PATTERN, group):
         raise _at(line, f"{group!r} is not a device group code (letters, digits, _ - .; at most 60)",
                   f"{where}.device_group")
-    group = row.get("device_group", "")
-    if group and not re.fullmatch(GROUP_CODE_PATTERN, group):
-        raise _at(line, f"{group!r} is not a group code (letters, digits, _ . -; at most 60)",
-                  f"{where}.device_group")
     return DeviceInput(device_id=device_id, type_code=kind.code, model=row.get("model") or None, lng=lng, lat=lat,
                        department_code=row.get("department_code") or None,
                        interval_s=int(interval) if interval else kind.interval_s, origin=where,

@@ -24,7 +24,6 @@ class DeviceInput:
     interval_s: int
     group_code: str | None = None  # the file's `device_group` column
     origin: str = ""  # "rows[3]" for messages
-    group_code: str | None = None  # the device group indicators name (e.g. xiaofuhe_gauges)
 
     def field(self, name: str) -> str:
         return f"{self.origin}.{name}" if self.origin else name
