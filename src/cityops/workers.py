@@ -18,6 +18,7 @@ from cityops.indicators import engine, vitals
 from cityops.intake.flows import RECEIVED_SUBJECT
 from cityops.platform import Platform
 from cityops.sensing.offline import mark_offline
+from cityops.sensing.partitions import ensure_partitions
 from cityops.triage import worker as triage
 
 log = structlog.get_logger(__name__)
@@ -51,8 +52,12 @@ async def start(platform: Platform) -> Background:
 
 
 def run_vital_signs(platform: Platform) -> dict[str, int]:
-    """Silent devices marked offline (and warned about), windowed sensor indicators, case statistics."""
+    """Partitions ahead, silent devices marked offline (and warned about), windowed sensor indicators, case
+    statistics."""
     now = platform.clock.now()
+    with platform.uow() as uow:  # next months' partitions of the raw readings (PostgreSQL; nothing on SQLite)
+        ensure_partitions(uow.session, now=now)
+        uow.commit()
     offline = mark_offline(platform)
     windows = vitals.evaluate_windows(platform, now)
     statistics = engine.evaluate_case_statistics(platform, now)
