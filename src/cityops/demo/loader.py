@@ -16,6 +16,7 @@ from cityops.demo.zibo_catalog import load_demo_catalog
 from cityops.demo.zibo_regions import load_zibo_regions
 from cityops.demo.zibo_reports import load_demo_reports
 from cityops.indicators import flows as indicators
+from cityops.indicators import service as indicator_service
 from cityops.org import flows as org_flows
 from cityops.org import service as org
 from cityops.org.access import SYSTEM_ACTOR
@@ -82,7 +83,10 @@ def _load_vital_signs(platform: Platform) -> None:
     """The demo devices at real places of the city, and the indicator catalogue with its thresholds."""
     devices = resources.files("cityops.sensing").joinpath(DEMO_DEVICES).read_bytes()
     sensing.import_devices(platform, devices, actor=SYSTEM_ACTOR, file="demo:devices_zibo.csv")
-    indicators.import_demo_catalogue(platform, actor=SYSTEM_ACTOR)
+    with platform.db.session() as session:
+        loaded = bool(indicator_service.all_indicators(session=session))
+    if not loaded:  # a second start changes nothing (an import is audited even when nothing differs)
+        indicators.import_demo_catalogue(platform, actor=SYSTEM_ACTOR)
 
 
 def _load_departments(platform: Platform) -> None:
