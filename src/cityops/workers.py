@@ -1,4 +1,4 @@
-"""Background work: the triage worker (bus consumer), the deadline job and the vital-signs job (periodic).
+"""Background work: the triage worker (bus consumer); the deadline, vital-signs and data-quality jobs (periodic).
 
 The embedded default runs them inside the API process; `cityops worker` runs them on their own, so a
 production site can run API processes with CITYOPS_RUN_WORKERS=false and scale workers separately.
@@ -14,6 +14,7 @@ from typing import Any
 import structlog
 
 from cityops.cases.jobs import sweep_deadlines
+from cityops.datahub import register_flows
 from cityops.indicators import engine, vitals
 from cityops.intake.flows import RECEIVED_SUBJECT
 from cityops.platform import Platform
@@ -48,7 +49,15 @@ async def start(platform: Platform) -> Background:
                                                 name="triage-poll"))
     background.tasks.append(asyncio.create_task(_every(platform.settings.vitals_interval_s, run_vital_signs,
                                                        platform), name="vital-signs"))
+    background.tasks.append(asyncio.create_task(_every(platform.settings.quality_interval_s, run_quality_checks,
+                                                       platform), name="data-quality"))
     return background
+
+
+def run_quality_checks(platform: Platform) -> list[str]:
+    """Datasets whose data changed since their last quality check, or whose check is older than the interval
+    (timeliness falls as data goes stale, with no import to trigger it)."""
+    return register_flows.check_all(platform, max_age_s=platform.settings.quality_interval_s)
 
 
 def run_vital_signs(platform: Platform) -> dict[str, int]:

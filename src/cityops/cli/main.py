@@ -10,6 +10,7 @@ from cityops.cases import cli as cases_cli
 from cityops.catalog import cli as catalog_cli
 from cityops.cli import db as db_cli
 from cityops.cli import serve as serve_cli
+from cityops.datahub import cli as datahub_cli
 from cityops.indicators import cli as indicators_cli
 from cityops.insight import cli as insight_cli
 from cityops.intake import cli as intake_cli
@@ -30,6 +31,7 @@ app.add_typer(triage_cli.app, name="triage", help="智能分拨 / triage: classi
 app.add_typer(insight_cli.app, name="insight", help="分析研判 / insight: KPIs, hotspots, monthly topic")
 app.add_typer(indicators_cli.app, name="indicators", help="城市体征指标 / indicators")
 app.add_typer(sensing_cli.app, name="sensing", help="物联感知 / sensing")
+app.add_typer(datahub_cli.app, name="datahub", help="数字底座 / data hub: catalogue, imports, sharing, quality")
 catalog_cli.register(app)
 serve_cli.register(app)
 

@@ -11,6 +11,7 @@ from pydantic import SecretStr
 from cityops.cli.common import DataDirOption, handles_domain_errors, settings_for
 from cityops.core import migrate
 from cityops.core.logging import configure_logging
+from cityops.demo import zibo_org
 from cityops.demo.loader import load_demo, load_or_create_secret_key
 from cityops.platform import build_platform
 from cityops.web.app import create_app
@@ -75,13 +76,13 @@ def demo(port: int = typer.Option(8000, help="端口 / port"),
                       admin_password=_secret(settings.demo_admin_password),
                       open311_key=_secret(settings.demo_open311_key))
     url = f"http://{host}:{port}"
+    others = [s.username for s in zibo_org.DEMO_STAFF if s.username != creds.admin_username]
     typer.echo(
         f"\nCityOps 演示城市已就绪 / demo city ready\n"
         f"  地址 URL:              {url}\n"
         f"  管理员 admin login:    {creds.admin_username} / {creds.admin_password}\n"
         f"  Open311 API key:       {creds.open311_key}\n"
-        f"  其他演示账号 other demo users (same password): leader, dispatcher, zd_dispatcher, zd_handler,"
-        f" zd_gridworker, data_officer\n"
+        f"  其他演示账号 other demo users (same password): {', '.join(others)}\n"
         f"  数据目录 data folder:  {settings.data_dir.resolve()}\n"
     )
     if no_serve:

@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     deadline_sweep_interval_s: float = 60.0
     vitals_interval_s: float = Field(default=60.0, description="How often offline devices, windowed sensor "
                                      "indicators and case statistics are evaluated")
+    quality_interval_s: float = Field(default=86_400.0, description="How often every dataset's quality is "
+                                      "checked again (a dataset unchanged since its last check is skipped)")
     # Notifications
     notify_webhook_url: str | None = None
     notify_webhook_secret: SecretStr | None = None

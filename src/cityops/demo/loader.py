@@ -13,6 +13,7 @@ from cityops.cases.calendar_flows import load_default_calendar
 from cityops.core.security import new_password, new_token
 from cityops.demo import zibo_org
 from cityops.demo.zibo_catalog import load_demo_catalog
+from cityops.demo.zibo_datahub import load_demo_datahub
 from cityops.demo.zibo_regions import load_zibo_regions
 from cityops.demo.zibo_reports import load_demo_reports
 from cityops.indicators import flows as indicators
@@ -76,6 +77,7 @@ def load_demo(platform: Platform, *, admin_password: str | None = None,
     load_demo_catalog(platform)
     load_demo_reports(platform)
     _load_vital_signs(platform)
+    load_demo_datahub(platform)
     return creds
 
 

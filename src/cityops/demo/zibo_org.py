@@ -51,6 +51,8 @@ DEMO_STAFF: list[DemoStaff] = [
     DemoStaff("zd_handler", "张店区城管处置员", "handler", "370303", "370303-cgj"),
     DemoStaff("zd_gridworker", "张店区网格员", "grid_worker", "first-grid:370303", None),
     DemoStaff("data_officer", "大数据局数据专员", "data_officer", CITY, "370300-dsjj"),
+    DemoStaff("gaj_officer", "公安局数据专员", "data_officer", CITY, "370300-gaj"),
+    DemoStaff("mzj_officer", "民政局数据专员", "data_officer", CITY, "370300-mzj"),
 ]
 
 

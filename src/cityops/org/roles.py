@@ -48,6 +48,11 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "reports.read": frozenset({Role.ADMIN, Role.LEADER, Role.DISPATCHER, Role.GRID_WORKER, Role.DATA_OFFICER}),
     "photos.read": _ALL_STAFF | {Role.SYSTEM},
     "telemetry.create": frozenset({Role.ADMIN, Role.SYSTEM}),  # device gateways hold a system API key
+    "datahub.read": _ALL_STAFF | {Role.SYSTEM},  # the catalogue says what exists, not what it holds
+    # A department's own system (an API key of that department) may push its data, as its officer may.
+    "datahub.manage": frozenset({Role.ADMIN, Role.DATA_OFFICER, Role.SYSTEM}),
+    "datahub.share": frozenset({Role.ADMIN, Role.DATA_OFFICER}),  # request, approve, reject, revoke
+    "datahub.access": frozenset({Role.ADMIN, Role.DATA_OFFICER, Role.SYSTEM}),  # read under a grant
 }
 
 

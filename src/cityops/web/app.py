@@ -13,6 +13,7 @@ from cityops.audit import views as audit_views
 from cityops.cases import views as case_views
 from cityops.catalog import views as catalog_views
 from cityops.core.errors import ConfigurationError
+from cityops.datahub import views as datahub_views
 from cityops.indicators import views as indicator_views
 from cityops.insight import views as insight_views
 from cityops.intake import open311
@@ -63,5 +64,6 @@ def create_app(platform: Platform, *, start_bus: bool = True) -> FastAPI:
     app.include_router(catalog_views.router)
     app.include_router(sensing_views.router)
     app.include_router(indicator_views.router)
+    app.include_router(datahub_views.router)
     app.mount(open311.PREFIX, open311.create_open311_app(platform))
     return app
