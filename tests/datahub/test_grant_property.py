@@ -83,14 +83,16 @@ def test_no_response_to_a_grantee_holds_a_field_outside_its_grant_or_an_unmasked
     body = page.json()
     spec = {"key": ("none", "general"), **dict(zip(names, shapes, strict=True))}
     assert len(body["rows"]) == rows
-    for row_no, served in enumerate(body["rows"]):
-        assert set(served) <= set(approved)
-        assert set(served) == set(wanted or approved)
-        original = table[row_no]
+    one = client.get(f"/api/v1/datahub/datasets/{code}/rows/k0", headers=hub.auth(REQUESTER))
+    assert one.status_code == 200, one.text
+    served_rows = [(no, served, set(wanted or approved)) for no, served in enumerate(body["rows"])]
+    for no, served, expected in [*served_rows, (0, one.json(), set(approved))]:
+        assert set(served) == expected and expected <= set(approved)
+        original = table[no]
         for name, value in served.items():
             pi_class, grade = spec[name]
             treatment = masking.treatment(grade, pi_class, name in clear)
-            assert body["fields"][name] == str(treatment)
+            assert body["fields"].get(name, str(treatment)) == str(treatment)
             if treatment == masking.Treatment.WITHHELD:
                 assert value is None
             elif treatment == masking.Treatment.MASKED:

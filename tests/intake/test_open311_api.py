@@ -276,6 +276,17 @@ def test_a_posted_request_is_created_and_reads_back_open_without_contact_details
         assert secret not in page
 
 
+def test_personal_data_typed_into_a_description_is_masked_in_the_public_listing(client: TestClient,
+                                                                                 api_key: str):
+    text = "我叫张伟，电话13812345678，身份证号11010519491231002X，和平路口井盖没了"
+    request_id = create(client, api_key, description=text)
+    row = read(client, request_id)
+    assert row["description"].endswith("和平路口井盖没了")
+    page = client.get(f"{BASE}/requests.json").text + client.get(f"{BASE}/requests.xml").text
+    for secret in ("张伟", "13812345678", "11010519491231002X"):
+        assert secret not in page and secret not in row["description"]
+
+
 def test_each_post_is_a_new_request(client: TestClient, api_key: str):
     assert create(client, api_key) != create(client, api_key)
 

@@ -213,8 +213,9 @@ def lookup(platform: Platform, *, principal: Principal, dataset_code: str, key: 
     with platform.uow() as uow:
         dataset, schema, grant = _access(uow, principal, dataset_code, "rows")
         plan = sharing.owner_plan(schema) if grant is None else sharing.plan_for(schema, _grant_view(grant))
-        found = service.rows_by_key(session=uow.session, dataset_id=dataset.id, keys=[key.strip().upper()])
-        row = found.get(key.strip().upper())
+        wanted = [key.strip(), key.strip().upper()]  # registers keep IDs upper-case (a final x is an X)
+        found = service.rows_by_key(session=uow.session, dataset_id=dataset.id, keys=wanted)
+        row = found.get(wanted[0], found.get(wanted[1]))
         _audit_access(uow, principal, dataset, grant, list(plan), 1 if row else 0, {"lookup": True})
         uow.commit()
     return None if row is None else sharing.compile_plan(plan)(row)

@@ -33,6 +33,7 @@ from cityops.cases.states import FINAL_STATES
 from cityops.catalog import service as catalog
 from cityops.catalog.models import Category
 from cityops.core.errors import DomainError
+from cityops.datahub import masking
 from cityops.intake import flows
 from cityops.intake import open311_format as wire
 from cityops.intake.channels import Channel
@@ -476,9 +477,10 @@ def _request_row(report: Report, lookups: _Lookups) -> wire.RequestRow:
     state = case.state if case else None
     return wire.RequestRow(
         service_request_id=report.public_id, status=wire.status_of(state),
-        status_notes=wire.status_notes(state, case.result if case else None, lookups.language),
+        # Requests are public: ID numbers, phone numbers and names a resident typed are masked (mask_text).
+        status_notes=masking.mask_text(wire.status_notes(state, case.result if case else None, lookups.language)),
         service_name=category.name if category else None, service_code=report.category_code or "",
-        description=report.text,
+        description=masking.mask_text(report.text),
         agency_responsible=lookups.agencies.get(case.department_id) if case and case.department_id else None,
         service_notice=(wire.service_notice(category.handle_limit, category.handle_unit, lookups.language)
                         if category else None),
