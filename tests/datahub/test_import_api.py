@@ -130,7 +130,9 @@ def test_imports_are_for_the_owner_only_and_are_audited(hub: Hub, hub_client: Te
     response = hub_client.post("/api/v1/datahub/datasets/gaj.people/imports", headers=hub.auth("370300-mzj"),
                                files={"file": ("p.csv", people_csv([person(1)]), "text/csv")})
     assert response.status_code == 403
-    import_people(hub_client, hub, people_csv([person(1)]))
+    job = import_people(hub_client, hub, people_csv([person(1)]))
+    for path in (f"/api/v1/datahub/imports/{job['id']}", f"/api/v1/datahub/imports/{job['id']}/errors.xlsx"):
+        assert hub_client.get(path, headers=hub.auth("370300-mzj")).status_code == 403
     with hub.platform.db.session() as session:
         actions = [r["action"] for r in audit._stream(session)]
         assert actions.count("datahub.imported") == 1

@@ -122,6 +122,18 @@ NOT_SCOPED = {
     "/api/v1/photos/{photo_id}": "content-addressed: the id is a SHA-256 of the photo, known only from cases the"
                                  " caller can see (unguessable, like a capability URL)",
     "/api/v1/workbench/counts": "scoped figures, checked by test_workbench_counts_cover_only_the_callers_street",
+    # The data hub is scoped by department (owner or grantee), not by region; tests/datahub checks each path.
+    "/api/v1/datahub/datasets": "the catalogue says what data exists city-wide, not what it holds",
+    "/api/v1/datahub/datasets/{code}": "one catalogue entry: description and schema, no rows",
+    "/api/v1/datahub/datasets/{code}/schema": "one catalogue entry's Table Schema",
+    "/api/v1/datahub/datasets/{code}/versions": "versions of one catalogue entry's description and schema",
+    "/api/v1/datahub/datasets/{code}/quality": "scores with masked examples, published with the catalogue",
+    "/api/v1/datahub/datasets/{code}/rows": "rows for the owning department or under a grant only"
+                                            " (test_sharing_api, test_grant_property)",
+    "/api/v1/datahub/datasets/{code}/rows/{key}": "one row for the owner or under a grant (test_grant_property)",
+    "/api/v1/datahub/imports/{job_id}": "the owning department's import only (test_import_api)",
+    "/api/v1/datahub/imports/{job_id}/errors.xlsx": "the owning department's import only (test_import_api)",
+    "/api/v1/datahub/lists": "the caller's own department's lists (test_sharing_api)",
 }
 
 STREETS = {"a": STREET_A, "b": STREET_B}

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from cityops import __version__, workers
@@ -23,7 +25,7 @@ from cityops.org import views as org_views
 from cityops.platform import Platform
 from cityops.regions import views as regions_views
 from cityops.sensing import views as sensing_views
-from cityops.web import errors, health, pages
+from cityops.web import cockpit, errors, health, hub_pages, mobile_pages, pages, portal, sensing_pages, workbench_pages
 
 
 def create_app(platform: Platform, *, start_bus: bool = True) -> FastAPI:
@@ -65,5 +67,8 @@ def create_app(platform: Platform, *, start_bus: bool = True) -> FastAPI:
     app.include_router(sensing_views.router)
     app.include_router(indicator_views.router)
     app.include_router(datahub_views.router)
+    for module in (cockpit, workbench_pages, mobile_pages, portal, hub_pages, sensing_pages):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.mount(open311.PREFIX, open311.create_open311_app(platform))
     return app
