@@ -30,11 +30,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from fixtures import drop_schema, free_port, fresh_database
 from machine import machine
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from cityops.audit import service as audit
-from cityops.core import migrate
 from cityops.core.db import create_db_engine
 from cityops.core.settings import Settings
 from cityops.datahub import flows, identifiers, importers, service, sharing_flows
@@ -74,16 +74,7 @@ def person(n: int) -> dict[str, Any]:
 
 
 def prepare(db_url: str | None, data_dir: Path, rows: int) -> tuple[Platform, str, dict[str, str], str | None]:
-    schema = None
-    if db_url and db_url.startswith("postgresql"):
-        schema = f"bench_{uuid.uuid4().hex[:10]}"
-        with create_engine(db_url, isolation_level="AUTOCOMMIT").connect() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        db_url = f"{db_url}?options=-csearch_path%3D{schema}"
-    url = db_url or f"sqlite:///{data_dir / 'cityops.db'}"
-    engine = create_db_engine(url)
-    migrate.upgrade(engine)
-    engine.dispose()
+    url, schema = fresh_database(db_url, data_dir)
     platform = build_platform(Settings(data_dir=data_dir, database_url=url))
     with platform.uow() as uow:
         regions.upsert_regions(session=uow.session, at=uow.clock.now(), regions=[
@@ -206,12 +197,6 @@ def validation(rows: int) -> dict[str, float]:
             "validate_file_mb": round(len(content) / 1e6, 1)}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--db-url", default=os.environ.get("CITYOPS_BENCH_DATABASE_URL",
@@ -263,9 +248,7 @@ def main() -> None:
     platform.close()
     result.update(validation(args.validate_rows))
     result["validate_1m_rows_under_60_s"] = result["validate_s"] * 1_000_000 / args.validate_rows < 60
-    if schema:
-        with create_engine(args.db_url, isolation_level="AUTOCOMMIT").connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    drop_schema(args.db_url, schema)
     shutil.rmtree(folder, ignore_errors=True)
     print(json.dumps(result, ensure_ascii=False))
 

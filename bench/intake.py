@@ -25,11 +25,11 @@ import time
 import uuid
 from pathlib import Path
 
+from fixtures import free_port, fresh_database
 from loadgen import get, post, run
 from machine import machine
 from sqlalchemy import create_engine, text
 
-from cityops.core import migrate
 from cityops.core.db import create_db_engine
 from cityops.core.settings import Settings
 from cityops.demo.loader import load_demo
@@ -46,24 +46,9 @@ TEXTS = [
 PLACES = ["人民西路与共青团路路口", "柳泉路中段", "华光路公交站", "金晶大道", "西五路菜市场", "张周路与联通路交叉口"]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def prepare(db_url: str | None, data_dir: Path) -> tuple[str, str, str | None]:
     """A fresh database with the demo city; returns (url, api key, schema to drop)."""
-    schema = None
-    if db_url and db_url.startswith("postgresql"):
-        schema = f"bench_{uuid.uuid4().hex[:10]}"
-        with create_engine(db_url, isolation_level="AUTOCOMMIT").connect() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        db_url = f"{db_url}?options=-csearch_path%3D{schema}"
-    url = db_url or f"sqlite:///{data_dir / 'cityops.db'}"
-    engine = create_db_engine(url)
-    migrate.upgrade(engine)
-    engine.dispose()
+    url, schema = fresh_database(db_url, data_dir)
     platform = build_platform(Settings(data_dir=data_dir, database_url=url))
     creds = load_demo(platform)
     platform.close()
