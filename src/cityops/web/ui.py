@@ -84,8 +84,13 @@ def role_label(principal: Principal | None, lang: str) -> str:
 def page(request: Request, template: str, principal: Principal | None, context: Mapping[str, Any] | None = None,
          *, status_code: int = 200) -> HTMLResponse:
     lang = language(request)
+    nav = nav_for(principal)
+    path = request.url.path
+    # The one item for this page: the longest link the path starts with (/hub/lists is not also /hub).
+    current = max((item.href for item in nav if path == item.href or path.startswith(item.href + "/")),
+                  key=len, default=None)
     values = {"principal": principal, "t": translator(lang), "lang": lang, "large": large_text(request),
-              "nav": nav_for(principal), "role_label": role_label(principal, lang), "path": request.url.path,
+              "nav": nav, "current": current, "role_label": role_label(principal, lang), "path": path,
               **(context or {})}
     response = templates.TemplateResponse(request, template, values, status_code=status_code)
     if request.query_params.get("lang") in LANGUAGES:  # ?lang=en switches, and the choice is remembered
