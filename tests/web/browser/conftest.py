@@ -9,8 +9,10 @@ test-artifacts/screenshots/ (CI keeps that folder); a later run overwrites it.
 from __future__ import annotations
 
 import socket
+import struct
 import threading
 import time
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -171,6 +173,16 @@ def sign_in(page: Any, username: str, password: str = DEMO_PASSWORD, *, then: st
     page.click("#login-form button[type=submit]")
     page.wait_for_url(lambda url: "/login" not in url, timeout=20_000)  # the page moves on once signed in
     page.wait_for_load_state("networkidle")
+
+
+def png(width: int = 32, height: int = 24) -> bytes:
+    """A real, small PNG (an orange square) made with the standard library, for photo uploads."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    rows = b"".join(b"\x00" + b"\xe0\x66\x1b" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
 
 
 def shoot(page: Any, name: str) -> Path:

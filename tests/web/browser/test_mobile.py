@@ -4,26 +4,14 @@ photo gets its tracking id, and the report shows up among the open cases of the 
 from __future__ import annotations
 
 import re
-import struct
 import time
 import uuid
-import zlib
 from typing import Any
 
-from tests.web.browser.conftest import shoot, sign_in
+from tests.web.browser.conftest import png, shoot, sign_in
 
 # Inside zd_gridworker's grid (车站第1社区第1网格, 张店区), so the case lands in the worker's own grid.
 IN_MY_GRID = {"latitude": 36.822, "longitude": 118.003}
-
-
-def png(width: int = 32, height: int = 24) -> bytes:
-    """A real, small PNG (an orange square), so the browser can show its preview."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-    rows = b"".join(b"\x00" + b"\xe0\x66\x1b" * width for _ in range(height))
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
 
 
 def test_a_grid_worker_reports_with_gps_and_a_photo_and_finds_it_in_the_grid(new_context: Any) -> None:
