@@ -15,7 +15,7 @@ from cityops.indicators import catalogue, flows, service, statistics
 from cityops.indicators.catalogue import INDICATOR_COLUMNS, THRESHOLD_COLUMNS
 from cityops.platform import Platform
 from tests.cases.matrix import seed_cases
-from tests.cityfixture import DISTRICT, STREET_A, build_small_city
+from tests.cityfixture import CITY, DISTRICT, STREET_A, build_small_city
 
 DATA = Path(catalogue.__file__).parent / "data"
 HEADER = ",".join(INDICATOR_COLUMNS)
@@ -158,5 +158,8 @@ def test_case_statistics_come_from_the_cases(platform: Platform):
         assert value("reports_per_hour", STREET_A, now + timedelta(hours=2)) == 0
         assert value("overdue_cases", STREET_A) == 1
         assert value("on_time_closure_rate_today", DISTRICT) is None  # nothing was due today: no false 0 %
+        # The city's code is no prefix of its districts' codes: city-wide figures still cover them all.
+        assert value("reports_per_hour", CITY) == 8
+        assert value("on_time_closure_rate_today", CITY) is None
         with pytest.raises(ValidationFailed):
             value("reports_per_day", STREET_A)

@@ -268,19 +268,12 @@ def evaluate_case_statistics(platform: Platform, now: datetime) -> list[Result]:
         observations: list[Observation] = []
         for indicator in indicators:
             for region in _stat_regions(session, indicator):
-                value = case_statistic(session=session, statistic=indicator.statistic or "",
-                                       region_code=_scope_prefix(session, region), now=now)
+                value = case_statistic(session=session, statistic=indicator.statistic or "", region_code=region,
+                                       now=now)
                 if value is not None:
                     observations.append(Observation(indicator.code, f"stat:{indicator.code}:{region}", region,
                                                     None, None, now, value))
     return observe_many(platform, observations)
-
-
-def _scope_prefix(session: Session, code: str) -> str:
-    """Case statistics filter records by code prefix, and a city's code (370300) is not a prefix of its districts'
-    (370303): what lies inside a region starts with its scope_prefix (regions/codes.py)."""
-    region = regions.get(session=session, code=code)
-    return region.scope_prefix if region is not None else code
 
 
 def _stat_regions(session: Session, indicator: Indicator) -> list[str]:

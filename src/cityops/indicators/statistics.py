@@ -19,6 +19,7 @@ from cityops.core.errors import ValidationFailed
 from cityops.insight import service as insight
 from cityops.org.access import Principal, system_principal
 from cityops.org.roles import Role
+from cityops.regions import service as regions
 
 Statistic = Callable[[Session, Principal, str, datetime], float | None]
 
@@ -30,12 +31,13 @@ def _count(session: Session, principal: Principal, where: CaseFilter, now: datet
 
 def reports_per_hour(session: Session, principal: Principal, region_code: str, now: datetime) -> float:
     """Cases received in the last hour. A report fused into an existing case is not counted again."""
-    where = CaseFilter(region_code=region_code, received_from=now - timedelta(hours=1), received_to=now)
+    where = CaseFilter(region_code=_prefix(session, region_code), received_from=now - timedelta(hours=1),
+                       received_to=now)
     return float(_count(session, principal, where, now))
 
 
 def overdue_cases(session: Session, principal: Principal, region_code: str, now: datetime) -> float:
-    return float(_count(session, principal, CaseFilter(region_code=region_code, overdue=True), now))
+    return float(_count(session, principal, CaseFilter(region_code=_prefix(session, region_code), overdue=True), now))
 
 
 def on_time_closure_rate_today(session: Session, principal: Principal, region_code: str,
@@ -56,7 +58,14 @@ STATISTICS: Final[dict[str, Statistic]] = {
 
 
 def case_statistic(*, session: Session, statistic: str, region_code: str, now: datetime) -> float | None:
+    """`region_code` is a region's code; case filters match by prefix, and a city's code (370300) is not a prefix
+    of its districts' (370303), so counts use the region's scope_prefix while KPIs take the code itself."""
     compute = STATISTICS.get(statistic)
     if compute is None:
         raise ValidationFailed(f"未知统计项 {statistic!r} / unknown statistic", field="statistic")
     return compute(session, system_principal("indicators", Role.LEADER), region_code, now)
+
+
+def _prefix(session: Session, region_code: str) -> str:
+    region = regions.get(session=session, code=region_code)
+    return region.scope_prefix if region is not None else region_code
