@@ -6,9 +6,9 @@ department or under a grant, with an API key (`Authorization: Bearer …`) or a 
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any, Final, Literal
 
+import orjson
 from fastapi import APIRouter, BackgroundTasks, File, Form, Query, UploadFile, status
 from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse, Response
@@ -192,7 +192,7 @@ def dataset_rows(code: CodePath, platform: PlatformDep, principal: PrincipalDep,
     # Rows are plain JSON values already: encoded directly, not validated again field by field (RowsOut
     # documents the shape), because a page of 5,000 rows is the hot path of sharing.
     body = {"rows": page.rows, "fields": page.fields, "next_after": page.next_after, "grant_id": page.grant_id}
-    return Response(json.dumps(body, ensure_ascii=False, separators=(",", ":")), media_type="application/json")
+    return Response(orjson.dumps(body), media_type="application/json")
 
 
 @router.get("/datasets/{code}/rows/{key}")
