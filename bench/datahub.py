@@ -18,9 +18,6 @@ import io
 import json
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -30,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from fixtures import drop_schema, free_port, fresh_database
+from fixtures import drop_schema, free_port, fresh_database, start_api
 from machine import machine
 from sqlalchemy import text
 
@@ -106,24 +103,6 @@ def prepare(db_url: str | None, data_dir: Path, rows: int) -> tuple[Platform, st
         legal_basis="基准测试", wanted_until=datetime(2100, 1, 1, tzinfo=UTC))
     sharing_flows.decide(platform, actor="bench", request_id=request_id, approve=True)
     return platform, url, keys, schema
-
-
-def start_server(url: str, port: int, workers: int, data_dir: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "CITYOPS_DATABASE_URL": url, "CITYOPS_DATA_DIR": str(data_dir),
-           "CITYOPS_SECRET_KEY": uuid.uuid4().hex * 2, "CITYOPS_LOG_LEVEL": "WARNING", "CITYOPS_RUN_WORKERS": "false",
-           "CITYOPS_DB_POOL_SIZE": "8"}
-    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "cityops.web.asgi:app", "--host", "127.0.0.1",
-                               "--port", str(port), "--workers", str(workers), "--log-level", "warning",
-                               "--no-access-log"], env=env)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                time.sleep(1.0)  # every worker up
-                return server
-        except OSError:
-            time.sleep(0.3)
-    raise SystemExit("the server did not start")
 
 
 def serve_rate(port: int, token: str, rows: int, page: int, seconds: float, concurrency: int) -> dict[str, float]:
@@ -212,7 +191,7 @@ def main() -> None:
     db_url = None if args.db_url == "sqlite" else args.db_url
     platform, url, keys, schema = prepare(db_url, folder, args.rows)
     port = free_port()
-    server = start_server(url, port, args.api_workers, folder)
+    server = start_api(url, port, args.api_workers, folder)
     try:
         with platform.db.session() as session:
             audit_before = audit.verify(session=session).checked

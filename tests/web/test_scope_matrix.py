@@ -109,6 +109,13 @@ MATRIX: dict[str, Endpoint] = {
                                               params=(("month", "2026-02"),), seed=seed_insight,
                                               region_of=lambda body: body.get("region", body)["region_code"]),
     "/api/v1/alarms": Endpoint("/api/v1/alarms", "list", region_of=lambda i: i["region_code"], seed=seed_alarms),
+    # The leader cockpit: the cards and trends of a region (with a row per child region), the open cases on the map.
+    "/api/v1/cockpit/summary": Endpoint("/api/v1/cockpit/summary", "aggregate", seed=seed_cases,
+                                        region_of=lambda body: body.get("region", body)["region_code"]),
+    "/api/v1/cockpit/trends": Endpoint("/api/v1/cockpit/trends", "aggregate", seed=seed_cases,
+                                       region_of=lambda body: body.get("region", body)["region_code"]),
+    "/api/v1/cockpit/map": Endpoint("/api/v1/cockpit/map", "list", region_of=lambda i: i["region_code"],
+                                    seed=seed_cases),
 }
 
 # GET endpoints that hold no records of any region, with the reason.
@@ -134,6 +141,10 @@ NOT_SCOPED = {
     "/api/v1/datahub/imports/{job_id}": "the owning department's import only (test_import_api)",
     "/api/v1/datahub/imports/{job_id}/errors.xlsx": "the owning department's import only (test_import_api)",
     "/api/v1/datahub/lists": "the caller's own department's lists (test_sharing_api)",
+    "/api/v1/cockpit/indicators": "vital signs of one region, checked like /api/v1/kpis; alarms counted inside it"
+                                  " (test_cockpit_pages: test_a_street_user_cannot_get_another_streets_figures)",
+    "/api/v1/cockpit/stream": "server-sent /api/v1/cockpit/summary, the same scope check before the first event"
+                              " (test_cockpit_pages)",
 }
 
 STREETS = {"a": STREET_A, "b": STREET_B}

@@ -27,6 +27,9 @@ class Case(Base):
         # Fusion: open cases of a category near a point (cells.py) or in a region, reported on lately.
         Index("ix_cases_fusion_cell_category_last_report", "fusion_cell", "category_code", "last_report_at"),
         Index("ix_cases_category_last_report", "category_code", "last_report_at"),
+        # The cockpit: open and overdue cases per region from the index alone; the last 30 days by category.
+        Index("ix_cases_state_region_stage_due", "state", "region_code", "stage_due_at"),
+        Index("ix_cases_received_at", "received_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
