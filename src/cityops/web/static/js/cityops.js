@@ -29,6 +29,27 @@
     return data;
   };
 
+  // el("tag", {class, text, onclick, attr: value}, ...children): a DOM node; text always goes in as text, never
+  // as HTML. Null, undefined and false attributes or children are left out; nested child arrays are flattened.
+  window.el = (tag, attrs, ...children) => {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(attrs || {})) {
+      if (value === null || value === undefined || value === false) continue;
+      if (key === "class") node.className = value;
+      else if (key === "text") node.textContent = value;
+      else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+      else node.setAttribute(key, value === true ? "" : value);
+    }
+    for (const child of children.flat(Infinity)) {
+      if (child === null || child === undefined || child === false) continue;
+      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return node;
+  };
+
+  // The JSON a page template put in <script type="application/json" id="…">, or null.
+  window.pageData = (id) => { const node = document.getElementById(id); return node ? JSON.parse(node.textContent) : null; };
+
   window.toast = (message, kind = "ok") => {
     const box = document.getElementById("toast");
     if (!box) return;

@@ -4,17 +4,8 @@
   "use strict";
   const $ = (selector, root = document) => root.querySelector(selector);
   const $$ = (selector, root = document) => Array.from(root.querySelectorAll(selector));
-  const el = (tag, attrs = {}, ...children) => {
-    const node = document.createElement(tag);
-    for (const [key, value] of Object.entries(attrs)) {
-      if (value === null || value === undefined || value === false) continue;
-      if (key === "class") node.className = value; else if (key === "text") node.textContent = value;
-      else node.setAttribute(key, value === true ? "" : value);
-    }
-    for (const child of children) node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-    return node;
-  };
-  const json = (id) => { const node = document.getElementById(id); return node ? JSON.parse(node.textContent) : null; };
+  const el = window.el;
+  const json = window.pageData;
   const label = (pair, fallback) => (pair ? T(pair[0], pair[1]) : fallback);
   const pct = (score) => (score === null || score === undefined ? "—" : `${Math.round(score * 100)}%`);
   // The end of the chosen day in the city's time, so "until 31 December" includes that day.

@@ -7,15 +7,7 @@
   const BADGE = {handled: "orange", reworked: "red", returned: "yellow", verified: "ok", closed: "ok", followed_up: "ok",
                  dispatched: "blue", in_progress: "blue"};
 
-  function el(tag, attrs = {}, ...children) {
-    const node = document.createElement(tag);
-    for (const [key, value] of Object.entries(attrs)) {
-      if (key === "class") node.className = value; else if (key === "text") node.textContent = value;
-      else node.setAttribute(key, value);
-    }
-    for (const child of children) node.append(child);
-    return node;
-  }
+  const el = window.el;
 
   function newId() {
     // Sending the same report twice (a retry on a bad connection) is harmless: the id stays until it is accepted.

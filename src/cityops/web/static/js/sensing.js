@@ -3,17 +3,8 @@
 (function () {
   "use strict";
   const $ = (selector, root = document) => root.querySelector(selector);
-  const json = (id) => { const node = document.getElementById(id); return node ? JSON.parse(node.textContent) : null; };
-  const el = (tag, attrs = {}, ...children) => {
-    const node = document.createElement(tag);
-    for (const [key, value] of Object.entries(attrs)) {
-      if (value === null || value === undefined || value === false) continue;
-      if (key === "class") node.className = value; else if (key === "text") node.textContent = value;
-      else node.setAttribute(key, value === true ? "" : value);
-    }
-    for (const child of children) node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-    return node;
-  };
+  const json = window.pageData;
+  const el = window.el;
   const STATUS_COLOURS = {online: "#1b7f3b", offline: "#b00020", unknown: "#8a94a6"};
   const STATUS_LABELS = {online: ["在线", "Online"], offline: ["离线", "Offline"], unknown: ["尚未上报", "Not heard yet"]};
   const LEVEL_COLOURS = {blue: "#1f6fd1", yellow: "#d8a300", orange: "#e0661b", red: "#c81e1e"};

@@ -9,21 +9,7 @@
   const PAGE_SIZE = 20;
 
   // --- small DOM helpers (text always goes in as text, never as HTML) --------------------------------------
-  function h(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    for (const [key, value] of Object.entries(attrs || {})) {
-      if (value === null || value === undefined || value === false) continue;
-      if (key === "class") node.className = value;
-      else if (key === "text") node.textContent = value;
-      else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-      else node.setAttribute(key, value === true ? "" : value);
-    }
-    for (const child of children.flat(Infinity)) {
-      if (child === null || child === undefined || child === false) continue;
-      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-    }
-    return node;
-  }
+  const h = window.el;
   const kbd = (key) => h("kbd", {"aria-hidden": "true"}, key);
   const pct = (p) => `${Math.round(p * 100)}%`;
   const editing = (node) => node && (node.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(node.tagName));
