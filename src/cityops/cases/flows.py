@@ -149,6 +149,18 @@ def _register(step: Step) -> None:
     step.data["category_code"] = code
 
 
+def _reclassify(step: Step) -> None:
+    """A new category: its severity, and the case's overall deadline counted again from registration under the
+    new category's limits (the current stage keeps its deadline)."""
+    case, code = step.case, step.command.category_code or ""
+    if code == case.category_code:
+        raise ValidationFailed("the case already has this category / 已是该分类", field="category_code")
+    step.clock = timing.for_category_or_raise(step.clock, step.session, code)
+    step.data.update(previous_category_code=case.category_code, category_code=code)
+    case.category_code, case.severity = code, step.clock.severity
+    case.due_at = step.clock.case_due(case.registered_at or step.now)
+
+
 def _reject(step: Step) -> None:
     _enter(step, State.REJECTED, None)
 
@@ -347,7 +359,7 @@ APPLY: dict[Action, Callable[[Step], None]] = {
     Action.CLOSE: _close, Action.FOLLOW_UP: _follow_up, Action.REOPEN: _reopen,
     Action.REQUEST_EXTENSION: _request_extension, Action.DECIDE_EXTENSION: _decide_extension,
     Action.SUSPEND: _suspend, Action.RESUME: _resume, Action.ESCALATE: _escalate,
-    Action.COMPLETE_ASSIST: _complete_assist, Action.MERGE: _merge,
+    Action.COMPLETE_ASSIST: _complete_assist, Action.MERGE: _merge, Action.RECLASSIFY: _reclassify,
 }
 
 

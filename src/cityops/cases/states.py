@@ -67,6 +67,7 @@ class Action(StrEnum):
     ESCALATE = "escalate"  # 督办
     COMPLETE_ASSIST = "complete_assist"  # 协办部门完成
     MERGE = "merge"  # 合并: this case is a duplicate of another (cases/merge.py moves its reports there)
+    RECLASSIFY = "reclassify"  # 改类: a registered case was put in the wrong category
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,9 @@ RULES: dict[Action, Rule] = {r.action: r for r in [
     Rule(Action.COMPLETE_ASSIST, frozenset({State.DISPATCHED, State.IN_PROGRESS, State.REWORKED}), None, _HANDLER,
          ("result",)),
     Rule(Action.MERGE, OPEN_STATES, State.MERGED, _DISPATCH, ("reason",)),
+    # Before a department holds it: once dispatched, the department returns a wrongly classified case.
+    Rule(Action.RECLASSIFY, frozenset({State.REGISTERED, State.RETURNED}), None, _DISPATCH,
+         ("category_code", "reason")),
 ]}
 
 

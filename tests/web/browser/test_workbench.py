@@ -11,6 +11,7 @@ from tests.web.browser.conftest import axe_violations, png, shoot, sign_in
 
 DEPARTMENT = "370303-cgj"  # 张店区城管局, where zd_handler works
 MANHOLE = "BJ01-01"  # 井盖破损/缺失
+DRAIN = "BJ01-02"  # 雨水箅子破损/堵塞
 TABLET = {"width": 820, "height": 1180}
 
 
@@ -89,13 +90,21 @@ def test_a_dispatcher_registers_and_dispatches_a_fresh_report_from_the_triage_qu
     page.wait_for_selector("#case-panel .state-badge[data-state=registered]")
     assert "立案成功" in page.locator("#toast").inner_text()
 
+    page.keyboard.press("g")  # 改类: the suggestion was wrong after all
+    reclassify = page.locator("form[data-action=reclassify]")
+    reclassify.locator("select[name=category_code]").select_option(value=DRAIN)
+    reclassify.locator("textarea[name=reason]").fill("现场是雨水箅子堵塞")
+    page.keyboard.press("Control+Enter")
+    page.wait_for_selector("form[data-action=reclassify]", state="detached")
+    assert page.request.get(f"/api/v1/cases/{case['id']}").json()["case"]["category_code"] == DRAIN
+
     page.keyboard.press("d")
     dispatch = page.locator("form[data-action=dispatch]")
     dispatch.locator("select[name=department_id]").select_option(value=str(_department_id(page, DEPARTMENT)))
     dispatch.locator("button[type=submit]").click()
     page.wait_for_selector("#case-panel .state-badge[data-state=dispatched]")
     assert "张店区城" in page.locator("#case-panel .facts").inner_text()
-    assert page.locator("#case-panel table.timeline tbody tr").count() == 3  # received, registered, dispatched
+    assert page.locator("#case-panel table.timeline tbody tr").count() == 4  # received, registered, 改类, dispatched
 
     page.goto(f"/workbench/cases/{case['id']}")
     page.wait_for_selector("#case-panel .state-badge[data-state=dispatched]")

@@ -47,6 +47,7 @@
     request_extension: ["申请延期", "Request more time", "t"], decide_extension: ["审批延期", "Decide extension", "y"],
     suspend: ["挂账", "Suspend", "s"], resume: ["取消挂账", "Resume", "u"], escalate: ["督办", "Escalate", "e"],
     complete_assist: ["协办完成", "Assist done", "n"], merge: ["合并", "Merge", "m"],
+    reclassify: ["改类", "Reclassify", "g"],
     receive: ["受理", "Received"], merge_in: ["并入重复案件", "Duplicate merged in"], split_report: ["拆出上报", "Report split out"],
     split_from: ["由拆分生成", "Split from"], attach_report: ["关联新上报", "Report joined"], fuse: ["关联新上报", "Report joined"],
   };
@@ -56,6 +57,7 @@
     rework: ["返工原因", "What must be redone"], suspend: ["挂账原因", "Why it is suspended"],
     escalate: ["督办事由", "Why it is escalated"], merge: ["合并理由", "Why it is a duplicate"],
     reopen: ["重新办理原因", "Why it is reopened"], request_extension: ["延期理由", "Why more time is needed"],
+    reclassify: ["改类原因", "Why the category changes"],
   };
   const FIELD_LABELS = {
     reason: ["理由", "Reason"], category_code: ["案件分类", "Category"], department_id: ["主办部门", "Lead department"],
