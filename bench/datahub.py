@@ -22,7 +22,7 @@ import tempfile
 import threading
 import time
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +59,8 @@ GRANTED = ["id_number", "name", "gender", "birth_date", "mobile", "address", "di
 
 
 def person(n: int) -> dict[str, Any]:
-    birth = date(1930 + n % 90, 1 + n % 12, 1 + n % 28)
+    # (birth date, sequence) differs for every n below 1,000,000, so ID numbers never repeat
+    birth = date(1940, 1, 1) + timedelta(days=(n // 1000) * 29)
     district = DISTRICTS[n % len(DISTRICTS)]
     id_number = identifiers.resident_id(district, birth, n % 1000)
     name = SURNAMES[n % len(SURNAMES)] + GIVEN[(n // 50) % len(GIVEN)] + GIVEN[(n // 7) % len(GIVEN)]
