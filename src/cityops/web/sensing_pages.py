@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from cityops.core.errors import NotFound
 from cityops.indicators import alarms
 from cityops.indicators import service as indicators
 from cityops.indicators.evaluate import LEVEL_NAMES, Rule
@@ -116,8 +117,9 @@ def indicator_page(code: str, request: Request, principal: OptionalPrincipalDep,
     if (refused := ui.guard(request, principal, SENSING_ROLES)) is not None:
         return refused
     assert principal is not None
-    indicator = session.get(Indicator, code[:60])
-    if indicator is None:
+    try:
+        indicator = indicators.get_indicator_or_raise(session=session, code=code[:60])
+    except NotFound:
         return ui.page(request, "sensing/missing.html", principal, {"code": code[:60]}, status_code=404)
     thresholds = indicators.thresholds_for(session=session, indicator_code=indicator.code,
                                            region_code=principal.region_code)
