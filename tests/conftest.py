@@ -113,7 +113,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 def make_settings(data_dir: Path, database_url: str, **overrides: object) -> Settings:
     # Tests run the triage worker themselves (worker.drain), so background workers would only race them.
     values: dict[str, object] = {"data_dir": data_dir, "database_url": database_url,
-                                 "secret_key": SecretStr(TEST_SECRET), "bus_url": "memory://", "run_workers": False}
+                                 "secret_key": SecretStr(TEST_SECRET), "bus_url": "memory://", "run_workers": False,
+                                 "cockpit_warm_up": False}
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
 

@@ -146,3 +146,18 @@ def test_the_slow_figures_are_kept_and_served_stale_while_one_thread_recomputes(
     while len(calls) < 2 and datetime.now(UTC) < deadline:
         pass
     assert len(calls) == 2
+
+
+def test_warming_up_computes_the_city_and_its_districts_so_the_first_viewer_is_served_from_the_cache(
+        platform: Platform, city: SmallCity) -> None:
+    assert cockpit.warm_up(platform) == ["370300", "370302", DISTRICT]
+    memo = cockpit.memo_of(platform)
+    warmed = {key for key in memo._entries if isinstance(key, tuple)}
+    assert {("summary", "370300"), ("summary", DISTRICT), ("indicators", DISTRICT)} <= warmed
+    cached = summary_for(platform, "city_admin", DISTRICT)
+    memo.clear()
+    assert summary_for(platform, "city_admin", DISTRICT) == cached  # the warmed answer is the computed one
+
+
+def test_warming_up_a_platform_without_regions_does_nothing(platform: Platform) -> None:
+    assert cockpit.warm_up(platform) == []

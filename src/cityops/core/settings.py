@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     mqtt_shared_group: str = Field(default="cityops", description="MQTT v5 shared-subscription group of ingestion")
     db_pool_size: int = 10
     run_workers: bool = Field(default=True, description="Run the triage worker and deadline job in the API process")
+    cockpit_warm_up: bool = Field(default=True, description="Compute the city's and districts' cockpit figures "
+                                  "when an API process starts, so the first viewer does not wait")
     triage_poll_s: float = Field(default=1.0, description="How often the triage worker looks for waiting reports")
     triage_model_path: Path | None = Field(
         default=None, description="Classifier file from 'cityops triage train'; the shipped model if unset")

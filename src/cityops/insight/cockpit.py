@@ -42,7 +42,7 @@ from cityops.insight.hotspot_service import category_names
 from cityops.insight.kpis import window_for
 from cityops.insight.service import KpiResult, kpis_for
 from cityops.intake.models import Report
-from cityops.org.access import Principal, ensure_in_scope, record_condition, scoped
+from cityops.org.access import Principal, ensure_in_scope, record_condition, scoped, system_principal
 from cityops.org.roles import Role
 from cityops.platform import Platform
 from cityops.regions import service as regions
@@ -524,3 +524,25 @@ def region_path(session: Session, principal: Principal, region_code: str | None)
     place = place_for(session, principal, region_code)
     path = regions.path(session=session, code=place.code)
     return [_place(r).as_json() for r in path if principal.sees(r.code) or r.code == place.code]
+
+
+# --- warming up -------------------------------------------------------------------------------------------------
+
+
+def warm_up(platform: Platform) -> list[str]:
+    """Compute the city's and its districts' figures once, so the first leader to open the cockpit (or a wall of
+    them) does not wait seconds for a month of KPIs. Run in the background when an API process starts; each
+    process has its own cache. The regions warmed."""
+    principal = system_principal("cockpit", Role.LEADER)
+    with platform.db.session() as session:
+        try:
+            city = _first_city(session)
+        except NotFound:  # no regions yet: nothing to show, nothing to warm
+            return []
+        codes = [city, *(c.code for c in _children(session, city))]
+        for code in codes:
+            for figures in (summary, trends, indicators):
+                figures(platform, session, principal, code)
+            map_layer(platform, session, principal, code, None)
+    return codes
+

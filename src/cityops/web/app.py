@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import structlog
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
@@ -17,6 +19,7 @@ from cityops.catalog import views as catalog_views
 from cityops.core.errors import ConfigurationError
 from cityops.datahub import views as datahub_views
 from cityops.indicators import views as indicator_views
+from cityops.insight import cockpit as cockpit_figures
 from cityops.insight import views as insight_views
 from cityops.intake import open311
 from cityops.intake import views as intake_views
@@ -27,6 +30,15 @@ from cityops.regions import views as regions_views
 from cityops.sensing import views as sensing_views
 from cityops.web import cockpit, errors, health, hub_pages, mobile_pages, pages, portal, sensing_pages, workbench_pages
 
+log = structlog.get_logger(__name__)
+
+
+def _warm_cockpit(platform: Platform) -> None:
+    try:
+        cockpit_figures.warm_up(platform)
+    except Exception:  # a cold cockpit is slower, not broken: the first viewer computes what is missing
+        log.exception("cockpit.warm_up_failed")
+
 
 def create_app(platform: Platform, *, start_bus: bool = True) -> FastAPI:
     secret = platform.settings.secret_key
@@ -36,6 +48,8 @@ def create_app(platform: Platform, *, start_bus: bool = True) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if platform.settings.cockpit_warm_up:
+            threading.Thread(target=_warm_cockpit, args=(platform,), name="cockpit-warm-up", daemon=True).start()
         background = None
         if start_bus:
             await platform.start_bus(relay=platform.api_relays())
