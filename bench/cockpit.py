@@ -29,6 +29,7 @@ from typing import Any
 
 import httpx
 from fixtures import drop_schema, free_port, fresh_database, start_api
+from loadgen import read_response
 from machine import machine
 from sqlalchemy import text
 
@@ -178,24 +179,12 @@ async def _viewer(port: int, key: str, regions: list[str], stop_at: float, seed:
                        f"Authorization: Bearer {key}\r\n\r\n").encode()
             started = time.perf_counter()
             writer.write(request)
-            status = await _read(reader)
+            status = await read_response(reader)
             latencies[endpoint].append(time.perf_counter() - started)
             if status != 200:
                 errors.append(status)
     finally:
         writer.close()
-
-
-async def _read(reader: asyncio.StreamReader) -> int:
-    status = int((await reader.readline()).split()[1])
-    length = 0
-    while (line := await reader.readline()) not in (b"\r\n", b""):
-        name, _, value = line.decode("latin-1").partition(":")
-        if name.lower() == "content-length":
-            length = int(value.strip())
-    if length:
-        await reader.readexactly(length)
-    return status
 
 
 def load(port: int, key: str, regions: list[str], seconds: float, concurrency: int) -> dict[str, Any]:

@@ -28,7 +28,8 @@ class LoadResult:
         return round(ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000, 2)
 
 
-async def _read_response(reader: asyncio.StreamReader) -> int:
+async def read_response(reader: asyncio.StreamReader) -> int:
+    """One HTTP/1.1 response off a kept-alive connection: its status; the body is read and dropped."""
     status_line = await reader.readline()
     status = int(status_line.split()[1])
     length = 0
@@ -53,7 +54,7 @@ async def _worker(host: str, port: int, make_request: Callable[[int], bytes], co
             request = make_request(counter[0])
             started = time.perf_counter()
             writer.write(request)
-            status = await _read_response(reader)
+            status = await read_response(reader)
             result.latencies_s.append(time.perf_counter() - started)
             result.sent += 1
             result.statuses[status] = result.statuses.get(status, 0) + 1
