@@ -16,6 +16,7 @@ from cityops.datahub.masking import (
     PiClass,
     Treatment,
     apply,
+    compile_page,
     compile_plan,
     mask_row,
     mask_text,
@@ -409,3 +410,37 @@ def test_compiled_plan_properties(plan: dict[str, tuple[Treatment, PiClass]], da
             assert result == value
         elif pi_class is not PiClass.FREE_TEXT and len(value) >= 2 and set(value) != {"*"}:
             assert result != value
+
+
+# Values near each column masker's inline shape (and just off it), so both its fast and its general branch run.
+_SHAPED_CHARS = "0123456789X*-张王欧阳司马伟 ·a山东省淄博市张店区车站街道路号"
+shaped_values = st.one_of(
+    st.none(), st.integers(-10**12, 10**18), st.booleans(), st.floats(allow_nan=False),
+    st.text(_SHAPED_CHARS, max_size=20), st.text(max_size=12),
+    st.from_regex(r"\A[0-9*]{17}[0-9X*]\Z"), st.from_regex(r"\A[0-9*]{11}\Z"),
+    st.from_regex(r"\A[0-9]{4}-[0-9*]{2}-[0-9*]{2}\Z"),
+    st.text("张王欧阳司马伟*·", min_size=1, max_size=5),
+    st.builds(lambda a, b: a + b, st.sampled_from(["欧阳", "司马", "张", "王", "J"]), st.text("伟娜*· a", max_size=3)),
+    st.builds(lambda a, b: a + b, st.sampled_from(["山东省淄博市张店区", "淄博市", "北京市朝阳区", ""]),
+              st.text("车站街道共青团西路88号*镇乡 ", max_size=12)),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(values=st.lists(shaped_values, min_size=1, max_size=12), pi_class=st.sampled_from(list(PiClass)),
+       treated=st.sampled_from(list(Treatment)))
+def test_page_masker_gives_the_rule_answer_for_every_value(values: list[object], pi_class: PiClass,
+                                                           treated: Treatment) -> None:
+    rows = [{"f": v, "other": n} for n, v in enumerate(values)]
+    out = compile_page({"f": (treated, pi_class), "other": (Treatment.CLEAR, PiClass.NONE)})(rows)
+    for row, got in zip(rows, out, strict=True):
+        value = row["f"]
+        text = value if value is None or isinstance(value, str) else str(value)
+        assert got == {"f": apply(text, treated, pi_class) if treated is not Treatment.CLEAR else value,
+                       "other": row["other"]}
+
+
+def test_page_masker_masks_a_page_as_row_by_row_masking_does() -> None:
+    rows = [ROW, {**ROW, "name": "欧阳娜娜", "mobile": "+86 138 1234 5678"}, {}]
+    assert compile_page(PLAN)(rows) == [compile_plan(PLAN)(r) for r in rows]
+    assert compile_page(PLAN)([]) == []

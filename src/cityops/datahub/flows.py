@@ -206,7 +206,15 @@ def _write(platform: Platform, job_id: str, checked: importers.CheckedFile) -> I
         _finish(job, "succeeded", now, checked.total, summary=summary)
         record(uow, job.actor, "datahub.imported", dataset, {"import": job.id, "file": job.file_name, **summary})
         uow.commit()
-        return job
+    refresh_statistics(platform, created + updated)
+    return job
+
+
+def refresh_statistics(platform: Platform, written: int) -> None:
+    # its own transaction, after the write's: ANALYZE holds its lock to the end of the transaction
+    with platform.uow() as uow:
+        service.refresh_row_statistics(session=uow.session, written=written)
+        uow.commit()
 
 
 def _fail(platform: Platform, job_id: str, errors: list[dict[str, Any]], count: int, total: int) -> ImportJob:

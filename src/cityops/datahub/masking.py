@@ -63,7 +63,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from enum import StrEnum
 from functools import cache
 from types import MappingProxyType
@@ -78,6 +78,7 @@ __all__ = [
     "PiClass",
     "Treatment",
     "apply",
+    "compile_page",
     "compile_plan",
     "mask_row",
     "mask_text",
@@ -88,6 +89,8 @@ __all__ = [
 
 Masker = Callable[[str | None], str | None]
 RowMasker = Callable[[Mapping[str, str | None]], dict[str, str | None]]
+PageMasker = Callable[[Sequence[Mapping[str, Any]]], list[dict[str, Any]]]
+Column = list[Any]
 
 
 class PiClass(StrEnum):
@@ -588,6 +591,86 @@ def compile_plan(plan: Mapping[str, tuple[Treatment | str, PiClass | str]]) -> R
     def run(row: Mapping[str, str | None]) -> dict[str, str | None]:
         get = row.get
         return {field: get(field) if function is None else function(get(field)) for field, function in compiled}
+
+    return run
+
+
+def _as_text(masker: Masker) -> Callable[[Any], str | None]:
+    """`masker` for any JSON value: a number or a boolean is masked as its text."""
+    def mask(value: Any) -> str | None:
+        return masker(value if value is None or value.__class__ is str else str(value))
+    return mask
+
+
+# Column maskers: the common shape of a class inline, anything else through the general rule, so the answer is
+# the rule's answer for every value (tests/datahub/test_masking.py compares them on generated values). They
+# exist for the sharing API's pages, where calling two Python functions per value was half of the time.
+
+def _column_resident_id(values: Column, slow: Callable[[Any], str | None]) -> Column:
+    return [v[:6] + "********" + v[14:] if v.__class__ is str and len(v) == 18 and v[6:14] != "********"
+            else slow(v) for v in values]
+
+
+def _column_mobile(values: Column, slow: Callable[[Any], str | None]) -> Column:
+    return [v[:3] + "****" + v[7:] if v.__class__ is str and len(v) == 11 and v.isdigit() else slow(v)
+            for v in values]
+
+
+def _column_birth_date(values: Column, slow: Callable[[Any], str | None]) -> Column:
+    return [v[:4] + "-**-**" if v.__class__ is str and len(v) == 10 and v[4] == "-" and v[7] == "-"
+            and v[:4].isdigit() and v[5:] != "**-**" else slow(v) for v in values]
+
+
+_STARS: Final = tuple("*" * n for n in range(8))
+
+
+def _column_name(values: Column, slow: Callable[[Any], str | None]) -> Column:
+    # 2–4 characters, the first Chinese, no separator, no compound surname, not starred already: surname + stars
+    return [v[0] + _STARS[len(v) - 1] if v.__class__ is str and 1 < len(v) < 5 and _is_cjk(v[0])
+            and _NAME_SEPARATORS.isdisjoint(v) and v[:2] not in COMPOUND_SURNAMES and v[1] != "*"
+            else slow(v) for v in values]
+
+
+def _column_address(values: Column, slow: Callable[[Any], str | None]) -> Column:
+    # the pattern's parts are all optional, so it always matches; a value ending in *** may be masked already
+    keep = _ADDRESS_KEEP.match
+    return [keep(v)[0].rstrip() + "***" if v.__class__ is str and v and v[-3:] != "***" else slow(v)  # type: ignore[index]
+            for v in values]
+
+
+_COLUMNS: Final[Mapping[PiClass, Callable[[Column, Callable[[Any], str | None]], Column]]] = MappingProxyType({
+    PiClass.RESIDENT_ID: _column_resident_id, PiClass.MOBILE: _column_mobile, PiClass.BIRTH_DATE: _column_birth_date,
+    PiClass.NAME: _column_name, PiClass.ADDRESS: _column_address,
+})
+
+
+def compile_page(plan: Mapping[str, tuple[Treatment | str, PiClass | str]]) -> PageMasker:
+    """Like `compile_plan`, for a page of rows at once, column by column (the same answers, faster per row);
+    a masked value that is not text (a number) is masked as its text, a clear one keeps its type."""
+    steps: list[tuple[str, Callable[[Column], Column] | None]] = []
+    for field, (field_treatment, pi_class) in plan.items():
+        function = field_masker(field_treatment, pi_class)
+        if function is _identity:
+            steps.append((field, None))
+        elif function is _withhold:
+            steps.append((field, lambda values: [None] * len(values)))
+        else:
+            slow = _as_text(function)
+            fast = _COLUMNS.get(PiClass(pi_class))
+
+            def column(values: Column, fast: Any = fast, slow: Callable[[Any], str | None] = slow) -> Column:
+                return fast(values, slow) if fast is not None else [slow(v) for v in values]
+            steps.append((field, column))
+    names = tuple(field for field, _ in steps)
+
+    def run(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        if not rows:
+            return []
+        columns = []
+        for field, treat in steps:
+            values = [row.get(field) for row in rows]
+            columns.append(values if treat is None else treat(values))
+        return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
 
     return run
 

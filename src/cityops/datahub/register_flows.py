@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from cityops.core.errors import NotFound, ValidationFailed
 from cityops.datahub import quality, registers, service
-from cityops.datahub.flows import Actor, check_context, ensure_owner, record
+from cityops.datahub.flows import Actor, check_context, ensure_owner, record, refresh_statistics
 from cityops.datahub.models import Dataset, QualityCheck
 from cityops.datahub.schema import CheckContext, TableSchema
 from cityops.platform import Platform
@@ -58,7 +58,8 @@ def build_register(platform: Platform, *, actor: Actor, register: str) -> BuildS
                {"register": register, "rows": count, "sources": merged.per_source,
                 "conflicts": len(merged.conflicts)})
         uow.commit()
-        return summary
+    refresh_statistics(platform, count)
+    return summary
 
 
 def _due(session: Session, dataset: Dataset, now: datetime, max_age_s: float) -> bool:

@@ -9,10 +9,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final, Literal
+from typing import Final, Literal
 
 from cityops.core.errors import ValidationFailed
 from cityops.datahub import masking
@@ -74,26 +74,6 @@ def plan_for(schema: TableSchema, grant: GrantView, wanted: Sequence[str] | None
 def owner_plan(schema: TableSchema) -> Plan:
     """The owner sees its own data in clear."""
     return {f.name: (masking.Treatment.CLEAR, f.pi_class) for f in schema.fields}
-
-
-def compile_plan(plan: Plan) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
-    """A row → only the planned fields, treated. Clear values keep their type; maskers work on text."""
-    steps: list[tuple[str, Callable[[str | None], str | None] | None]] = []
-    for name, (treatment, pi_class) in plan.items():
-        function = masking.field_masker(treatment, pi_class)
-        steps.append((name, None if treatment == masking.Treatment.CLEAR else function))
-    compiled = tuple(steps)
-
-    def apply(row: Mapping[str, Any]) -> dict[str, Any]:
-        get = row.get
-        out: dict[str, Any] = {}
-        for name, treat in compiled:
-            value = get(name)
-            if treat is not None:
-                value = treat(value if value is None or isinstance(value, str) else str(value))
-            out[name] = value
-        return out
-    return apply
 
 
 def describe_plan(plan: Plan) -> dict[str, str]:

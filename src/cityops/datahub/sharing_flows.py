@@ -198,8 +198,7 @@ def read_rows(platform: Platform, *, principal: Principal, dataset_code: str, fi
                 raise PermissionDenied("some of these fields are not in your grant", field="fields",
                                        permission="datahub.access")
         page = service.read_rows(session=uow.session, dataset_id=dataset.id, after=after, limit=limit)
-        treat = sharing.compile_plan(plan)
-        rows = [treat(data) for _no, data in page]
+        rows = masking.compile_page(plan)([data for _no, data in page])
         _audit_access(uow, principal, dataset, grant, list(plan), len(rows), {"after": after})
         uow.commit()
     next_after = page[-1][0] if len(page) == limit else None
@@ -218,7 +217,7 @@ def lookup(platform: Platform, *, principal: Principal, dataset_code: str, key: 
         row = found.get(wanted[0], found.get(wanted[1]))
         _audit_access(uow, principal, dataset, grant, list(plan), 1 if row else 0, {"lookup": True})
         uow.commit()
-    return None if row is None else sharing.compile_plan(plan)(row)
+    return None if row is None else masking.compile_page(plan)([row])[0]
 
 
 def aggregate_query(platform: Platform, *, principal: Principal, dataset_code: str,
