@@ -11,6 +11,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+# The stream's buffer: large, so a page of a megabyte is read without pausing the transport every 64 KiB.
+READ_BUFFER = 8 * 1024 * 1024
+
 
 @dataclass
 class LoadResult:
@@ -46,13 +49,16 @@ async def read_response(reader: asyncio.StreamReader) -> int:
 
 
 async def _worker(host: str, port: int, make_request: Callable[[int], bytes], counter: list[int], stop_at: float,
-                  result: LoadResult, ok_statuses: set[int]) -> None:
-    reader, writer = await asyncio.open_connection(host, port)
+                  result: LoadResult, ok_statuses: set[int], reconnect: bool) -> None:
+    reader, writer = await asyncio.open_connection(host, port, limit=READ_BUFFER)
     try:
         while time.perf_counter() < stop_at:
             counter[0] += 1
             request = make_request(counter[0])
             started = time.perf_counter()
+            if reconnect and result.sent:
+                writer.close()
+                reader, writer = await asyncio.open_connection(host, port, limit=READ_BUFFER)
             writer.write(request)
             status = await read_response(reader)
             result.latencies_s.append(time.perf_counter() - started)
@@ -67,12 +73,15 @@ async def _worker(host: str, port: int, make_request: Callable[[int], bytes], co
 
 
 async def run(host: str, port: int, make_request: Callable[[int], bytes], *, concurrency: int, seconds: float,
-              ok_statuses: set[int]) -> LoadResult:
+              ok_statuses: set[int], reconnect: bool = False) -> LoadResult:
+    """`concurrency` clients in a closed loop for `seconds`. With `reconnect`, each request after a client's
+    first opens a new connection: the server's worker processes then share the load as their accepts fall,
+    where a few kept-alive connections can all land on one of them."""
     result = LoadResult()
     counter = [0]
     started = time.perf_counter()
     stop_at = started + seconds
-    await asyncio.gather(*(_worker(host, port, make_request, counter, stop_at, result, ok_statuses)
+    await asyncio.gather(*(_worker(host, port, make_request, counter, stop_at, result, ok_statuses, reconnect)
                            for _ in range(concurrency)))
     result.elapsed_s = time.perf_counter() - started
     return result
@@ -84,5 +93,6 @@ def post(path: str, body: bytes, host: str, headers: dict[str, str]) -> bytes:
             f"Content-Length: {len(body)}\r\n{head}\r\n").encode() + body
 
 
-def get(path: str, host: str) -> bytes:
-    return f"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
+def get(path: str, host: str, headers: dict[str, str] | None = None) -> bytes:
+    head = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
+    return f"GET {path} HTTP/1.1\r\nHost: {host}\r\n{head}\r\n".encode()

@@ -11,6 +11,7 @@ from pydantic import SecretStr
 from cityops.cli.common import DataDirOption, handles_domain_errors, settings_for
 from cityops.core import migrate
 from cityops.core.logging import configure_logging
+from cityops.core.runtime import tune_garbage_collector
 from cityops.demo import zibo_org
 from cityops.demo.loader import load_demo, load_or_create_secret_key
 from cityops.platform import build_platform
@@ -36,6 +37,7 @@ def worker() -> None:
 
     async def run() -> None:
         background = await workers.start(platform)
+        tune_garbage_collector()
         try:
             await asyncio.Event().wait()
         finally:
@@ -55,7 +57,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
         uvicorn.run("cityops.web.asgi:app", host=host, port=port, workers=workers, log_level="warning")
         return
     platform = build_platform(settings)
-    uvicorn.run(create_app(platform), host=host, port=port, log_level="warning")
+    app = create_app(platform)
+    tune_garbage_collector()
+    uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
 @handles_domain_errors
@@ -87,7 +91,9 @@ def demo(port: int = typer.Option(8000, help="端口 / port"),
     )
     if no_serve:
         return
-    uvicorn.run(create_app(platform), host=host, port=port, log_level="warning")
+    app = create_app(platform)
+    tune_garbage_collector()
+    uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
 def _secret(value: SecretStr | None) -> str | None:

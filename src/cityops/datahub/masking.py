@@ -626,7 +626,7 @@ _STARS: Final = tuple("*" * n for n in range(8))
 
 def _column_name(values: Column, slow: Callable[[Any], str | None]) -> Column:
     # 2–4 characters, the first Chinese, no separator, no compound surname, not starred already: surname + stars
-    return [v[0] + _STARS[len(v) - 1] if v.__class__ is str and 1 < len(v) < 5 and _is_cjk(v[0])
+    return [v[0] + _STARS[len(v) - 1] if v.__class__ is str and 1 < len(v) < 5 and "\u4e00" <= v[0] <= "\u9fff"
             and _NAME_SEPARATORS.isdisjoint(v) and v[:2] not in COMPOUND_SURNAMES and v[1] != "*"
             else slow(v) for v in values]
 
@@ -663,14 +663,16 @@ def compile_page(plan: Mapping[str, tuple[Treatment | str, PiClass | str]]) -> P
             steps.append((field, column))
     names = tuple(field for field, _ in steps)
 
+    treated = [(field, treat) for field, treat in steps if treat is not None]
+
     def run(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-        if not rows:
-            return []
-        columns = []
-        for field, treat in steps:
-            values = [row.get(field) for row in rows]
-            columns.append(values if treat is None else treat(values))
-        return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
+        # Copies of the rows with the treated columns written over: a row that holds exactly the planned
+        # fields in the plan's order (the usual case) is then done; any other is rebuilt from the plan.
+        out = [dict(row) for row in rows]
+        for field, treat in treated:
+            for row, value in zip(out, treat([row.get(field) for row in out]), strict=True):
+                row[field] = value
+        return [row if tuple(row) == names else {field: row.get(field) for field in names} for row in out]
 
     return run
 

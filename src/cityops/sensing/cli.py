@@ -23,6 +23,7 @@ from cityops.cli.common import (
     print_json,
 )
 from cityops.core.errors import ValidationFailed
+from cityops.core.runtime import tune_garbage_collector
 from cityops.platform import Platform
 from cityops.sensing import flows, mqtt, offline, rollups, service, simulate
 
@@ -56,6 +57,7 @@ def ingest(url: str | None = typer.Option(None, "--url", help="mqtt://主机:端
            data_dir: Path | None = DataDirOption) -> None:
     """从 MQTT 接收遥测数据直到 Ctrl-C。Ingest telemetry from MQTT until Ctrl-C."""
     with platform_for(data_dir) as platform:
+        tune_garbage_collector()
         stats = asyncio.run(_ingest_until_interrupted(platform, url=url, shared=shared, batch_max=batch_max))
     print_json({"messages": stats.messages, "accepted": stats.accepted, "stored": stats.stored,
                 "dead_lettered": stats.dead_lettered, "batches": stats.batches, "connects": stats.connects})
