@@ -56,6 +56,12 @@ SCHEMA: dict[str, Any] = {"primaryKey": ["id_number"], "fields": [
     {"name": "address", "type": "string", "grade": "important", "piClass": "address"},
     {"name": "district_code", "type": "string", "standard": "adcode", "dimension": True},
     {"name": "income_yuan", "type": "integer", "constraints": {"minimum": 0}}]}
+COUNTIES = ("张店区", "淄川区", "博山区", "临淄区", "周村区", "桓台县", "高青县", "沂源县")  # as DISTRICTS
+STREETS = ("车站街道", "公园街道", "和平街道", "科苑街道", "湖田街道", "中埠镇", "马尚街道", "四宝山街道", "傅家镇",
+           "房镇镇")
+ROADS = ("共青团西路", "柳泉路", "华光路", "人民西路", "西六路", "金晶大道", "新村西路", "联通路", "北京路", "中润大道",
+         "张周路", "世纪路", "昌国路", "鲁泰大道", "商场东街", "齐盛路", "华侨城路", "南京路", "上海路", "美食街",
+         "体育场路", "东一路", "西五路", "杏园路", "铁山路", "正阳路", "三赢路", "潘南路", "宝山路", "黄河大道")
 GRANTED = ["id_number", "name", "gender", "birth_date", "mobile", "address", "district_code", "income_yuan"]
 
 
@@ -68,7 +74,9 @@ def person(n: int) -> dict[str, Any]:
     return {"id_number": id_number, "name": name,
             "gender": "男" if int(id_number[16]) % 2 else "女", "birth_date": birth.isoformat(),
             "mobile": f"1{3 + n % 7}{n % 1_000_000_000:09d}",
-            "address": f"山东省淄博市张店区车站街道共青团西路{n % 300}号",
+            # 2,400 roads (county × street × road), a house number, and in every third a flat
+            "address": f"山东省淄博市{COUNTIES[n % len(DISTRICTS)]}{STREETS[(n // 7) % 10]}{ROADS[(n // 13) % 30]}"
+                       f"{n % 300}号" + (f"{n % 17 + 1}号楼{n % 4 + 1}单元{n % 29 + 101}室" if n % 3 == 0 else ""),
             "district_code": district, "income_yuan": 1000 + n % 90_000}
 
 

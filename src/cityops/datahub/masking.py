@@ -631,11 +631,26 @@ def _column_name(values: Column, slow: Callable[[Any], str | None]) -> Column:
             else slow(v) for v in values]
 
 
+# The longest start of an address the pattern above can read: Chinese characters and spaces. Every part of
+# the pattern needs one of those, so it never looks past this start, and two addresses that share it (one road,
+# other house numbers) keep the same part.
+_ADDRESS_HEAD: Final = re.compile(r"[\u4e00-\u9fff\s]*")
+
+
 def _column_address(values: Column, slow: Callable[[Any], str | None]) -> Column:
-    # the pattern's parts are all optional, so it always matches; a value ending in *** may be masked already
-    keep = _ADDRESS_KEEP.match
-    return [keep(v)[0].rstrip() + "***" if v.__class__ is str and v and v[-3:] != "***" else slow(v)  # type: ignore[index]
-            for v in values]
+    head, keep = _ADDRESS_HEAD.match, _ADDRESS_KEEP.match
+    kept: dict[str, str] = {}  # per page: head → kept part
+    out: Column = []
+    for v in values:
+        if v.__class__ is not str or not v or v[-3:] == "***":  # a value ending in *** may be masked already
+            out.append(slow(v))
+            continue
+        start = head(v)[0]  # type: ignore[index]  # all optional: always matches
+        part = kept.get(start)
+        if part is None:
+            part = kept[start] = keep(start)[0].rstrip()  # type: ignore[index]
+        out.append(part + "***")
+    return out
 
 
 _COLUMNS: Final[Mapping[PiClass, Callable[[Column, Callable[[Any], str | None]], Column]]] = MappingProxyType({
