@@ -36,6 +36,7 @@ from sqlalchemy import create_engine, func, select, text
 
 from cityops.core import migrate
 from cityops.core.db import create_db_engine
+from cityops.core.runtime import tune_garbage_collector
 from cityops.core.settings import Settings
 from cityops.demo.zibo_regions import load_zibo_regions
 from cityops.indicators import flows as indicators
@@ -125,6 +126,7 @@ def raw_rate(port: int, batch: list[tuple[str, bytes]]) -> float:
 def consumer(url: str, db_url: str, folder: str, port: int, group: str, stop_at: int, ready: mp.Event,
              done: mp.Event) -> None:  # type: ignore[valid-type]
     platform = build_platform(Settings(data_dir=Path(folder), database_url=db_url, run_workers=False))
+    tune_garbage_collector()  # as `cityops sensing ingest` does
 
     async def run() -> None:
         stop, stats = asyncio.Event(), IngestionStats()
