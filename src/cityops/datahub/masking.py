@@ -54,7 +54,8 @@ core 核心), whether the field holds personal information, and whether the owne
 | `core`      | personal           | any            | `masked` (core data is never given clear) |
 
 `apply` treats one value (a masked field of class `none` is masked as `other`); `compile_plan` turns a
-field → (treatment, class) plan into one function from a row to the planned fields only, for the hot path.
+field → (treatment, class) plan into one function from a row to the planned fields only; `compile_page` does
+the same for a page of rows, column by column, for the sharing API's hot path.
 
 Pure functions: no database, no I/O; jieba's dictionary is loaded once, on the first text with Chinese in it.
 """
@@ -677,7 +678,6 @@ def compile_page(plan: Mapping[str, tuple[Treatment | str, PiClass | str]]) -> P
                 return fast(values, slow) if fast is not None else [slow(v) for v in values]
             steps.append((field, column))
     names = tuple(field for field, _ in steps)
-
     treated = [(field, treat) for field, treat in steps if treat is not None]
 
     def run(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
