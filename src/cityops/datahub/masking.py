@@ -621,10 +621,9 @@ _STARS: Final = tuple("*" * n for n in range(8))
 
 
 def _column_name(values: Column, slow: Callable[[Any], str | None]) -> Column:
-    # 2–4 characters, the first Chinese, no separator, no compound surname, not starred already: surname + stars
-    return [v[0] + _STARS[len(v) - 1] if v.__class__ is str and 1 < len(v) < 5 and "\u4e00" <= v[0] <= "\u9fff"
-            and _NAME_SEPARATORS.isdisjoint(v) and v[:2] not in COMPOUND_SURNAMES and v[1] != "*"
-            else slow(v) for v in values]
+    # 2–4 letters (so no separator and no *), the first Chinese, no compound surname: the surname and stars
+    return [v[0] + _STARS[len(v) - 1] if v.__class__ is str and 1 < len(v) < 5 and v.isalpha()
+            and "\u4e00" <= v[0] <= "\u9fff" and v[:2] not in COMPOUND_SURNAMES else slow(v) for v in values]
 
 
 # The longest start of an address the pattern above can read: Chinese characters and spaces. Every part of
@@ -633,9 +632,15 @@ def _column_name(values: Column, slow: Callable[[Any], str | None]) -> Column:
 _ADDRESS_HEAD: Final = re.compile(r"[\u4e00-\u9fff\s]*")
 
 
+# head → kept part, for the whole process: a city has some thousands of roads, and every page meets them again.
+# Bounded (forgotten all at once when full). It lives in memory only, as the rows being served do; a head is
+# usually a road, but an address written all in Chinese is its own head.
+_ADDRESS_KEPT: dict[str, str] = {}
+_ADDRESS_KEPT_MAX: Final = 50_000
+
+
 def _column_address(values: Column, slow: Callable[[Any], str | None]) -> Column:
-    head, keep = _ADDRESS_HEAD.match, _ADDRESS_KEEP.match
-    kept: dict[str, str] = {}  # per page: head → kept part
+    head, keep, kept = _ADDRESS_HEAD.match, _ADDRESS_KEEP.match, _ADDRESS_KEPT
     out: Column = []
     for v in values:
         if v.__class__ is not str or not v or v[-3:] == "***":  # a value ending in *** may be masked already
@@ -644,6 +649,8 @@ def _column_address(values: Column, slow: Callable[[Any], str | None]) -> Column
         start = head(v)[0]  # type: ignore[index]  # all optional: always matches
         part = kept.get(start)
         if part is None:
+            if len(kept) >= _ADDRESS_KEPT_MAX:
+                kept.clear()
             part = kept[start] = keep(start)[0].rstrip()  # type: ignore[index]
         out.append(part + "***")
     return out
