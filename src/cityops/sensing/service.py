@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
-from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy import Engine, bindparam, delete, insert, select, text, update
+from sqlalchemy import any_ as sa_any
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+from sqlalchemy.types import String
 
 from cityops.core.errors import NotFound
 from cityops.core.models import DeadLetter
@@ -51,6 +54,62 @@ def by_ids(*, session: Session, device_ids: Iterable[str]) -> dict[str, Device]:
         chunk = wanted[start: start + _CHUNK]
         found.update((d.device_id, d) for d in session.scalars(select(Device).where(Device.device_id.in_(chunk))))
     return found
+
+
+class HeardDevice(NamedTuple):
+    """What ingestion needs of a device: its type and place (for evaluation) and its status before now."""
+
+    device_id: str
+    type_code: str
+    group_code: str | None
+    region_code: str
+    lng: float
+    lat: float
+    status: str
+
+
+_HEARD_COLUMNS: Final = (Device.device_id, Device.type_code, Device.group_code, Device.region_code, Device.lng,
+                         Device.lat, Device.status)
+# On PostgreSQL one cached statement with an array parameter: an IN list of thousands of ids would be a new
+# statement, compiled and converted afresh, for every batch.
+_HEARD_PG: Final = select(*_HEARD_COLUMNS).where(
+    Device.device_id == sa_any(bindparam("ids", type_=ARRAY(String()))))
+_MARK_HEARD_PG: Final = (update(Device).where(Device.device_id == sa_any(bindparam("ids", type_=ARRAY(String()))))
+                         .values(status="online", last_seen_at=bindparam("at")))
+
+
+def heard_devices(*, session: Session, device_ids: Sequence[str]) -> dict[str, HeardDevice]:
+    """The registered devices among `device_ids`, read as plain rows (no ORM objects: ingestion asks for
+    thousands a second)."""
+    if not device_ids:
+        return {}
+    if _is_postgresql(session):
+        rows = session.execute(_HEARD_PG, {"ids": list(device_ids)})
+        return {row[0]: HeardDevice(*row) for row in rows}
+    found: dict[str, HeardDevice] = {}
+    wanted = sorted(set(device_ids))
+    for start in range(0, len(wanted), _CHUNK):
+        query = select(*_HEARD_COLUMNS).where(Device.device_id.in_(wanted[start: start + _CHUNK]))
+        found.update((row[0], HeardDevice(*row)) for row in session.execute(query))
+    return found
+
+
+def mark_heard(*, session: Session, device_ids: Sequence[str], at: datetime) -> None:
+    """The devices are online and were last heard from `at`, in one statement (chunks on SQLite)."""
+    if not device_ids:
+        return
+    if _is_postgresql(session):
+        session.execute(_MARK_HEARD_PG, {"ids": sorted(device_ids), "at": at})
+        return
+    wanted = sorted(device_ids)
+    for start in range(0, len(wanted), _CHUNK):
+        session.execute(update(Device).where(Device.device_id.in_(wanted[start: start + _CHUNK]))
+                        .values(status="online", last_seen_at=at))
+
+
+def _is_postgresql(session: Session) -> bool:
+    bind = session.get_bind()
+    return (bind.dialect if isinstance(bind, Engine) else bind.engine.dialect).name == "postgresql"
 
 
 def list_devices(*, session: Session, region_prefix: str | None = None, status: str | None = None,
@@ -119,12 +178,29 @@ def add_readings(*, session: Session, readings: Sequence[Reading]) -> set[tuple[
     per reading, or compiling a fresh VALUES list per batch, would cost more than the database work itself."""
     if not readings:
         return set()
+    if _is_postgresql(session):
+        return _add_readings_postgresql(session, readings)
     dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = (dialect_insert(SensorReading)
                  .on_conflict_do_nothing(index_elements=["device_id", "metric", "ts"])
                  .returning(SensorReading.device_id, SensorReading.metric, SensorReading.ts))
     rows = [{"device_id": r.device_id, "metric": r.metric, "ts": r.ts, "value": r.value} for r in readings]
     return {(device_id, metric, ts) for device_id, metric, ts in session.connection().execute(statement, rows)}
+
+
+# Four arrays, one statement: the rows cost PostgreSQL what they cost, and Python builds four lists instead of a
+# parameter dictionary per reading. Duplicates within the arrays are skipped like stored ones.
+_INSERT_READINGS_PG: Final = (
+    "INSERT INTO readings (device_id, metric, ts, value) "
+    "SELECT * FROM unnest(%(d)s::varchar[], %(m)s::varchar[], %(t)s::timestamptz[], %(v)s::float8[]) "
+    "ON CONFLICT (device_id, metric, ts) DO NOTHING RETURNING device_id, metric, ts")
+
+
+def _add_readings_postgresql(session: Session, readings: Sequence[Reading]) -> set[tuple[str, str, datetime]]:
+    device_ids, metrics, times, values = zip(*readings, strict=True)
+    result = session.connection().exec_driver_sql(
+        _INSERT_READINGS_PG, {"d": list(device_ids), "m": list(metrics), "t": list(times), "v": list(values)})
+    return {(device_id, metric, ts) for device_id, metric, ts in result}
 
 
 def add_dead_letter(*, session: Session, source: str, subject: str, key: str | None, raw: bytes, error: str,
