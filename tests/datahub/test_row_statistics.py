@@ -38,7 +38,7 @@ def test_a_bulk_write_is_followed_by_fresh_statistics_and_pages_use_the_index(pg
                                                           "owner_department": "370300-tjj"})
     with pg_platform.uow() as uow:
         dataset = service.get_dataset_or_raise(session=uow.session, code="t.rows")
-        written = service.replace_rows(session=uow.session, dataset_id=dataset.id,
+        written = service.replace_rows(session=uow.session, dataset=dataset,
                                        rows=((str(n), {"n": n, "note": "x" * 40}) for n in range(20_000)))
         uow.commit()
     flows.refresh_statistics(pg_platform, written)

@@ -194,10 +194,10 @@ def _write(platform: Platform, job_id: str, checked: importers.CheckedFile) -> I
         job = _job(uow.session, job_id)
         dataset = service.datasets_by_id(session=uow.session, ids=[job.dataset_id])[job.dataset_id]
         if job.mode == "replace":
-            created, updated = service.replace_rows(session=uow.session, dataset_id=dataset.id,
+            created, updated = service.replace_rows(session=uow.session, dataset=dataset,
                                                     rows=checked.rows), 0
         else:
-            created, updated = service.upsert_rows(session=uow.session, dataset_id=dataset.id, rows=checked.rows)
+            created, updated = service.upsert_rows(session=uow.session, dataset=dataset, rows=checked.rows)
         now = uow.clock.now()
         dataset.row_count = service.count_rows(session=uow.session, dataset_id=dataset.id)
         dataset.data_updated_at = now

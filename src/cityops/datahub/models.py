@@ -31,6 +31,7 @@ class Dataset(Base):
     register_priority: Mapped[int] = mapped_column(Integer, default=0)  # higher wins a conflict
     version: Mapped[int] = mapped_column(Integer, default=1)
     row_count: Mapped[int] = mapped_column(Integer, default=0)
+    shared_signature: Mapped[str | None] = mapped_column(String(64))  # what the rows' shared copies were made with
     data_updated_at: Mapped[datetime | None]  # last successful import or register build
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -51,7 +52,8 @@ class DatasetVersion(Base):
 
 
 class DatasetRow(Base):
-    """A row of a dataset, its typed values as JSON. `row_key` is the primary-key value, for upserts."""
+    """A row of a dataset, its typed values as JSON. `row_key` is the primary-key value, for upserts. `shared` is
+    the row as a grant with nothing approved in clear receives it (datahub/shared_copy.py)."""
 
     __tablename__ = "dataset_rows"
     __table_args__ = (Index("ix_dataset_rows_key", "dataset_id", "row_key"),)
@@ -60,6 +62,7 @@ class DatasetRow(Base):
     row_no: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     row_key: Mapped[str | None] = mapped_column(String(200))
     data: Mapped[dict[str, Any]]
+    shared: Mapped[dict[str, Any] | None]
 
 
 class ImportJob(Base):

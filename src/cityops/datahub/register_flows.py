@@ -49,7 +49,7 @@ def build_register(platform: Platform, *, actor: Actor, register: str) -> BuildS
                                     service.iter_rows(session=session, dataset_id=d.id)) for d in feeding]
         fields = [n for n in schema.names if n != key]
         merged = registers.merge(sources, key=key, fields=fields)
-        count = service.replace_rows(session=session, dataset_id=target.id,
+        count = service.replace_rows(session=session, dataset=target,
                                      rows=((str(r[key]), r) for r in merged.rows))
         target.row_count, target.data_updated_at = count, uow.clock.now()
         summary = BuildSummary(register, target.code, count, merged.per_source,

@@ -6,7 +6,7 @@ snapshot, so "which fields were core when this grant was approved" can be answer
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final
 
@@ -14,6 +14,7 @@ from sqlalchemy import delete, func, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from cityops.core.errors import NotFound
+from cityops.datahub import shared_copy
 from cityops.datahub.models import Dataset, DatasetRow, DatasetVersion, Grant, ImportJob, QualityCheck, ShareRequest
 from cityops.datahub.schema import TableSchema, parse_schema
 from cityops.org.access import Principal, record_condition
@@ -84,6 +85,8 @@ def save_dataset(*, session: Session, values: Mapping[str, Any], at: datetime, a
         dataset.version += 1
         dataset.updated_at, dataset.updated_by = at, actor
         outcome = "updated"
+        if "table_schema" in changed and dataset.shared_signature is not None:
+            _keep_copies_current(session, dataset)
     session.add(DatasetVersion(dataset_id=dataset.id, version=dataset.version, snapshot=snapshot(dataset),
                                changed_by=actor, changed_at=at))
     return dataset, outcome
@@ -109,15 +112,22 @@ def iter_rows(*, session: Session, dataset_id: int, batch: int = 5_000) -> Itera
         after = page[-1][0]
 
 
-def read_rows(*, session: Session, dataset_id: int, after: int = 0, limit: int = 100
+def read_rows(*, session: Session, dataset_id: int, after: int = 0, limit: int = 100, copies: bool = False
               ) -> list[tuple[int, dict[str, Any]]]:
-    """A page of (row number, data) after a row number: keyset paging, so page 1,000 costs what page 1 does."""
-    query = (select(DatasetRow.row_no, DatasetRow.data)
+    """A page of (row number, data) after a row number: keyset paging, so page 1,000 costs what page 1 does.
+    With `copies`, each row's shared copy instead of its data (None for a row stored without one)."""
+    column = DatasetRow.shared if copies else DatasetRow.data
+    query = (select(DatasetRow.row_no, column)
              .where(DatasetRow.dataset_id == dataset_id, DatasetRow.row_no > after)
              .order_by(DatasetRow.row_no).limit(limit))
     # This is the sharing API's hot path: on the connection rather than the ORM session and fetched at once,
     # because the ORM's per-row result handling cost more than the query.
     return [(no, data) for no, data in session.connection().execute(query).all()]
+
+
+def copies_current(dataset: Dataset, schema: TableSchema) -> bool:
+    """The dataset's stored shared copies were made with its schema and the masking rules as they are now."""
+    return dataset.shared_signature is not None and dataset.shared_signature == shared_copy.signature(schema)
 
 
 def rows_by_key(*, session: Session, dataset_id: int, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -134,24 +144,46 @@ def count_rows(*, session: Session, dataset_id: int) -> int:
     return session.scalar(select(func.count()).select_from(DatasetRow).where(DatasetRow.dataset_id == dataset_id)) or 0
 
 
-def replace_rows(*, session: Session, dataset_id: int, rows: Iterable[tuple[str | None, dict[str, Any]]]) -> int:
-    session.execute(delete(DatasetRow).where(DatasetRow.dataset_id == dataset_id))
-    return _insert(session, dataset_id, rows, start=0)
+def replace_rows(*, session: Session, dataset: Dataset, rows: Iterable[tuple[str | None, dict[str, Any]]]) -> int:
+    """The dataset's rows become `rows` (key, data), each stored with its shared copy."""
+    session.execute(delete(DatasetRow).where(DatasetRow.dataset_id == dataset.id))
+    schema = schema_of(dataset)
+    dataset.shared_signature = shared_copy.signature(schema)
+    return _insert(session, dataset.id, rows, shared_copy.copier(schema), start=0)
 
 
-def upsert_rows(*, session: Session, dataset_id: int, rows: Sequence[tuple[str | None, dict[str, Any]]]
+def upsert_rows(*, session: Session, dataset: Dataset, rows: Sequence[tuple[str | None, dict[str, Any]]]
                 ) -> tuple[int, int]:
     """Rows with a key already stored replace that row's data; the others are appended. (created, updated)."""
+    _keep_copies_current(session, dataset)
+    copy = shared_copy.copier(schema_of(dataset))
     keys = [k for k, _ in rows if k is not None]
-    stored = _row_numbers(session, dataset_id, keys)
+    stored = _row_numbers(session, dataset.id, keys)
     fresh = [(k, d) for k, d in rows if k is None or k not in stored]
-    changes = [{"dataset_id": dataset_id, "row_no": stored[k], "data": d} for k, d in rows
-               if k is not None and k in stored]
-    for start in range(0, len(changes), WRITE_BATCH):
-        session.execute(update(DatasetRow), changes[start:start + WRITE_BATCH])  # bulk UPDATE by primary key
-    last = session.scalar(select(func.max(DatasetRow.row_no)).where(DatasetRow.dataset_id == dataset_id)) or 0
-    created = _insert(session, dataset_id, fresh, start=int(last))
+    changed = [(stored[k], d) for k, d in rows if k is not None and k in stored]
+    for start in range(0, len(changed), WRITE_BATCH):
+        batch = changed[start:start + WRITE_BATCH]
+        session.execute(update(DatasetRow), [  # bulk UPDATE by primary key
+            {"dataset_id": dataset.id, "row_no": no, "data": data, "shared": shared}
+            for (no, data), shared in zip(batch, copy([d for _no, d in batch]), strict=True)])
+    last = session.scalar(select(func.max(DatasetRow.row_no)).where(DatasetRow.dataset_id == dataset.id)) or 0
+    created = _insert(session, dataset.id, fresh, copy, start=int(last))
     return created, len(rows) - len(fresh)
+
+
+def _keep_copies_current(session: Session, dataset: Dataset) -> None:
+    """Make every stored row's shared copy again when the schema or the masking rules changed since."""
+    schema = schema_of(dataset)
+    if copies_current(dataset, schema):
+        return
+    copy = shared_copy.copier(schema)
+    after = 0
+    while page := read_rows(session=session, dataset_id=dataset.id, after=after, limit=WRITE_BATCH):
+        session.execute(update(DatasetRow), [
+            {"dataset_id": dataset.id, "row_no": no, "shared": shared}
+            for (no, _data), shared in zip(page, copy([d for _no, d in page]), strict=True)])
+        after = page[-1][0]
+    dataset.shared_signature = shared_copy.signature(schema)
 
 
 def refresh_row_statistics(*, session: Session, written: int) -> None:
@@ -171,18 +203,25 @@ def _row_numbers(session: Session, dataset_id: int, keys: Sequence[str]) -> dict
     return found
 
 
-def _insert(session: Session, dataset_id: int, rows: Iterable[tuple[str | None, dict[str, Any]]], *,
-            start: int) -> int:
+def _insert(session: Session, dataset_id: int, rows: Iterable[tuple[str | None, dict[str, Any]]],
+            copy: Callable[[list[dict[str, Any]]], list[dict[str, Any]]], *, start: int) -> int:
     number = start
-    batch: list[dict[str, Any]] = []
+    batch: list[tuple[str | None, dict[str, Any]]] = []
+
+    def write() -> None:
+        first = number - len(batch) + 1
+        session.execute(insert(DatasetRow), [
+            {"dataset_id": dataset_id, "row_no": first + i, "row_key": key, "data": data, "shared": shared}
+            for i, ((key, data), shared) in enumerate(zip(batch, copy([d for _k, d in batch]), strict=True))])
+
     for key, data in rows:
         number += 1
-        batch.append({"dataset_id": dataset_id, "row_no": number, "row_key": key, "data": data})
+        batch.append((key, data))
         if len(batch) >= WRITE_BATCH:
-            session.execute(insert(DatasetRow), batch)
+            write()
             batch = []
     if batch:
-        session.execute(insert(DatasetRow), batch)
+        write()
     return number - start
 
 

@@ -18,7 +18,7 @@ from typing import Any, Final
 from cityops.core.clock import as_utc
 from cityops.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from cityops.core.uow import UnitOfWork
-from cityops.datahub import aggregate, masking, service, sharing
+from cityops.datahub import aggregate, masking, service, shared_copy, sharing
 from cityops.datahub.flows import Actor, actor_name, ensure_department, ensure_owner, record
 from cityops.datahub.models import Dataset, Grant, ShareRequest
 from cityops.datahub.registers import PROVENANCE
@@ -197,13 +197,33 @@ def read_rows(platform: Platform, *, principal: Principal, dataset_code: str, fi
             if fields and set(fields) - set(plan):
                 raise PermissionDenied("some of these fields are not in your grant", field="fields",
                                        permission="datahub.access")
-        page = service.read_rows(session=uow.session, dataset_id=dataset.id, after=after, limit=limit)
-        rows = masking.compile_page(plan)([data for _no, data in page])
+        # A grant with nothing beyond the default in clear reads the copies masked when the rows were written.
+        copies = (grant is not None and shared_copy.serves(schema, plan)
+                  and service.copies_current(dataset, schema))
+        page = service.read_rows(session=uow.session, dataset_id=dataset.id, after=after, limit=limit, copies=copies)
+        rows = _from_copies(page, schema, plan) if copies else None
+        if rows is None:
+            if copies:  # a row without its copy: the page is masked from the rows themselves
+                page = service.read_rows(session=uow.session, dataset_id=dataset.id, after=after, limit=limit)
+            rows = masking.compile_page(plan)([data for _no, data in page])
         _audit_access(uow, principal, dataset, grant, list(plan), len(rows), {"after": after})
         uow.commit()
     next_after = page[-1][0] if len(page) == limit else None
     return SharedPage(rows=rows, fields=sharing.describe_plan(plan), next_after=next_after,
                       grant_id=grant.id if grant else None)
+
+
+def _from_copies(page: Sequence[tuple[int, dict[str, Any] | None]], schema: TableSchema, plan: sharing.Plan
+                 ) -> list[dict[str, Any]] | None:
+    """The planned fields of the rows' shared copies (each holds every field, in schema order); None when a row
+    has no copy."""
+    copies = [copy for _no, copy in page]
+    if None in copies:
+        return None
+    names = tuple(plan)
+    if names == schema.names:
+        return copies  # type: ignore[return-value]  # None is ruled out above
+    return [{name: copy[name] for name in names} for copy in copies]  # type: ignore[index]
 
 
 def lookup(platform: Platform, *, principal: Principal, dataset_code: str, key: str) -> dict[str, Any] | None:
