@@ -31,22 +31,30 @@ def attach_report(uow: UnitOfWork, platform: Platform, *, case_id: int, report_p
                   evidence: dict[str, Any], actor: Principal) -> Case:
     """The report joins the open case (fusion's decision, with its evidence); the case's state stays.
     Attaching a report to the case it is already in changes nothing, so a repeated attempt is harmless."""
-    session = uow.session
-    case = service.lock(session=session, case_id=case_id)
+    case = service.lock(session=uow.session, case_id=case_id)
     ensure_in_scope(actor, case.region_code)
-    report = _report(uow, report_public_id)
+    report = intake.lock_by_public_id(session=uow.session, public_id=report_public_id)
+    if report is None:
+        raise NotFound(f"没有该上报 / no report {report_public_id}", field="report")
+    return attach(uow, case=case, report=report, evidence=evidence, actor=actor)
+
+
+def attach(uow: UnitOfWork, *, case: Case, report: Report, evidence: dict[str, Any], actor: Principal) -> Case:
+    """attach_report for a case and a report the caller has already locked and loaded (the triage worker
+    locks a whole batch's cases in one query and holds its reports since it claimed them)."""
+    ensure_in_scope(actor, case.region_code)
     if report.case_id == case.id:
         return case
     if report.case_id is not None:
-        raise Conflict(f"该上报已属于其他案件，请先拆分 / report {report_public_id} belongs to case "
+        raise Conflict(f"该上报已属于其他案件，请先拆分 / report {report.public_id} belongs to case "
                        f"{report.case_id}; split it out first", field="report")
     if State(case.state) not in OPEN_STATES:
         raise InvalidTransition(f"只能并入未办结的案件 / case {case.number} is {case.state}: a report joins only an "
                                 f"open case")
-    intake.set_case(session=session, public_id=report_public_id, case_id=case.id, status="fused")
+    report.case_id, report.status = case.id, "fused"
     case.report_count += 1
     case.last_report_at = _latest(case.last_report_at, report.received_at)
-    _note(uow, case, actor, "attach_report", None, {"report": report_public_id, "evidence": evidence},
+    _note(uow, case, actor, "attach_report", None, {"report": report.public_id, "evidence": evidence},
           subject="cityops.cases.report_attached")
     return case
 

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
+from functools import cache, cached_property
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, bindparam, func, or_, select
+from sqlalchemy import DateTime, Integer, Select, String, any_, bindparam, column, func, or_, select, true
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Session
 
 from cityops.cases.cells import cells_near, haversine_m
 from cityops.cases.models import Case, CaseTask, CaseTransition, Escalation, ExtensionRequest
 from cityops.cases.states import OPEN_STATES, State
-from cityops.core.clock import CHINA_TZ
+from cityops.core.clock import CHINA_TZ, as_utc
 from cityops.core.db import reserve_ids
 from cityops.core.errors import NotFound
 from cityops.org.access import Principal, ensure_in_scope, scoped
@@ -46,6 +47,18 @@ def lock(*, session: Session, case_id: int) -> Case:
     if case is None:
         raise NotFound()
     return case
+
+
+def lock_many(*, session: Session, ids: Sequence[int]) -> dict[int, Case]:
+    """Several cases locked in one query, in id order (two workers locking overlapping sets cannot deadlock);
+    NotFound when one of them does not exist."""
+    if not ids:
+        return {}
+    query = select(Case).where(Case.id.in_(sorted(set(ids)))).order_by(Case.id).with_for_update()
+    found = {case.id: case for case in session.scalars(query)}
+    if len(found) != len(set(ids)):
+        raise NotFound()
+    return found
 
 
 def _may_see(session: Session, principal: Principal, case: Case) -> bool:
@@ -200,6 +213,80 @@ class NearbyCase(NamedTuple):
     distance_m: float | None  # None when found by region
 
 
+class CaseRow(NamedTuple):
+    """The columns the candidate query reads, in its order; also how a batch describes a case it opened or
+    attached a report to and has not written yet (see `overlay`)."""
+
+    id: int
+    description: str
+    last_report_at: datetime
+    lng: float | None
+    lat: float | None
+    category_code: str | None
+    region_code: str
+    received_at: datetime
+    fusion_cell: int | None
+
+
+@dataclass(frozen=True)
+class CandidateQuery:
+    """Which open cases one report might belong to: with coordinates, those within `radius_m`; without, those
+    in the region or in a region holding it; of these categories (None: any); latest report at or after
+    `since`. `fetch` asks the database, `admits` is the same condition for a row in memory."""
+
+    lng: float | None
+    lat: float | None
+    radius_m: float
+    since: datetime
+    region_code: str | None
+    category_codes: tuple[str, ...] | None
+    limit: int
+
+    @property
+    def located(self) -> bool:
+        return self.lng is not None and self.lat is not None
+
+    @cached_property
+    def cells(self) -> list[int] | None:
+        return cells_near(self.lng, self.lat, self.radius_m) if self.lng is not None and self.lat is not None \
+            else None
+
+    @cached_property
+    def shape(self) -> tuple[str, bool, int]:
+        """(where, by category, rows read): queries of one shape share one statement."""
+        by_category = self.category_codes is not None
+        if self.located:
+            return ("cells" if self.cells else "located"), by_category, self.limit * 4
+        return ("region" if self.region_code else "none"), by_category, self.limit
+
+    def params(self) -> dict[str, Any]:
+        params: dict[str, Any] = {"since": self.since}
+        if self.category_codes is not None:
+            params["categories"] = list(self.category_codes)
+        where = self.shape[0]
+        if where == "cells":
+            params["cells"] = self.cells
+        elif where == "region":
+            params.update(_region_params(self.region_code or ""))
+        return params
+
+    def admits(self, row: CaseRow) -> bool:
+        """The query's condition, for an open case this transaction changed and has not written yet."""
+        if row.last_report_at < self.since:
+            return False
+        if self.category_codes is not None and row.category_code not in self.category_codes:
+            return False
+        where = self.shape[0]
+        if where == "cells":
+            return row.fusion_cell in (self.cells or ())
+        if where == "located":
+            return row.fusion_cell is not None
+        if where == "region":
+            prefix, holders = _region_scope(self.region_code or "")
+            return row.region_code.startswith(prefix) or row.region_code in holders
+        return False
+
+
 def fusion_candidates(*, session: Session, lng: float | None, lat: float | None, radius_m: float, since: datetime,
                       region_code: str | None, category_codes: Sequence[str] | None,
                       limit: int) -> list[NearbyCase]:
@@ -210,33 +297,68 @@ def fusion_candidates(*, session: Session, lng: float | None, lat: float | None,
     With coordinates the index on (fusion_cell, category_code, last_report_at) narrows a million open cases to
     the few in the cells around the point; the exact distance is then computed here. In a hotspot the newest
     `limit` × 4 in the cells are measured, so the work per report stays bounded."""
-    params: dict[str, Any] = {"since": since}
-    if category_codes is not None:
-        params["categories"] = list(category_codes)
-    by_category = category_codes is not None
-    if lng is not None and lat is not None:
-        cells = cells_near(lng, lat, radius_m)
-        if cells is not None:
-            params["cells"] = cells
-        rows = session.execute(_fusion_query("cells" if cells else "located", by_category, limit * 4), params)
-        found = sorted(((d, row) for row in rows if (d := haversine_m(lng, lat, row.lng, row.lat)) <= radius_m),
-                       key=lambda pair: (pair[0], -pair[1].id))
-        return [NearbyCase._make((*row, distance)) for distance, row in found[:limit]]
-    if not region_code:
-        return []
-    params.update(_region_params(region_code))
-    rows = session.execute(_fusion_query("region", by_category, limit), params)
-    return [NearbyCase._make((*row, None)) for row in rows]
+    query = CandidateQuery(lng=lng, lat=lat, radius_m=radius_m, since=since, region_code=region_code,
+                           category_codes=tuple(category_codes) if category_codes is not None else None,
+                           limit=limit)
+    return nearest(query, fetch(session=session, queries=[query])[0])
+
+
+def fetch(*, session: Session, queries: Sequence[CandidateQuery]) -> list[list[CaseRow]]:
+    """Each query's rows as the database holds them: the newest first, as many as `shape` says.
+
+    On PostgreSQL one statement per shape answers every query of that shape (a lateral join over the queries,
+    each using the index as it would alone): the triage worker asks for a whole batch of reports at once."""
+    found: list[list[CaseRow]] = [[] for _ in queries]
+    groups: dict[tuple[str, bool, int], list[int]] = {}
+    for i, query in enumerate(queries):
+        if query.shape[0] != "none":
+            groups.setdefault(query.shape, []).append(i)
+    batched = session.get_bind().dialect.name == "postgresql"
+    for shape, members in groups.items():
+        if batched and len(members) > 1:
+            for record in session.execute(_lateral_query(*shape), {"q": _lateral_params(queries, members)}):
+                found[record[0]].append(CaseRow._make(record[1:]))
+            continue
+        for i in members:
+            rows = session.execute(_fusion_query(*shape), queries[i].params())
+            found[i] = [CaseRow._make(row) for row in rows]
+    return found
+
+
+def overlay(query: CandidateQuery, stored: Sequence[CaseRow], changed: Mapping[int, CaseRow]) -> list[CaseRow]:
+    """What the query would read had the caller written its changes (`changed`: the cases its transaction opened
+    or attached a report to, as they are now): the same condition, order and number of rows."""
+    if not changed:
+        return list(stored)
+    rows = {row.id: row for row in stored if row.id not in changed}
+    rows.update((row.id, row) for row in changed.values() if query.admits(row))
+    ordered = sorted(rows.values(), key=lambda row: (row.last_report_at, row.id), reverse=True)
+    return ordered[:query.shape[2]]
+
+
+def nearest(query: CandidateQuery, rows: Sequence[CaseRow]) -> list[NearbyCase]:
+    """The query's answer from its rows: with coordinates those within the radius, nearest first (the newest
+    on a tie); without, the rows as they are. At most `limit`."""
+    if query.lng is None or query.lat is None:
+        return [NearbyCase._make((*row[:-1], None)) for row in rows]
+    lng, lat = query.lng, query.lat
+    found = sorted(((d, row) for row in rows if row.lng is not None and row.lat is not None
+                    and (d := haversine_m(lng, lat, row.lng, row.lat)) <= query.radius_m),
+                   key=lambda pair: (pair[0], -pair[1].id))
+    return [NearbyCase._make((*row[:-1], distance)) for distance, row in found[:query.limit]]
+
+
+def _candidate_columns() -> tuple[Any, ...]:
+    # The columns in CaseRow's order, so a row becomes one without naming each field.
+    return (Case.id, Case.description, Case.last_report_at, Case.lng, Case.lat, Case.category_code,
+            Case.region_code, Case.received_at, Case.fusion_cell)
 
 
 @cache
 def _fusion_query(where: str, by_category: bool, limit: int) -> Select[*tuple[Any, ...]]:
     """Built once per shape with bound parameters: building the expression anew for every report costs more
     than the indexed query itself."""
-    # The columns in NearbyCase's order, so a row becomes one without naming each field.
-    query = select(Case.id, Case.description, Case.last_report_at, Case.lng, Case.lat, Case.category_code,
-                   Case.region_code, Case.received_at).where(Case.last_report_at >= bindparam("since"),
-                                                             Case.state.in_(OPEN))
+    query = select(*_candidate_columns()).where(Case.last_report_at >= bindparam("since"), Case.state.in_(OPEN))
     if by_category:
         query = query.where(Case.category_code.in_(bindparam("categories", expanding=True)))
     if where == "cells":
@@ -249,15 +371,53 @@ def _fusion_query(where: str, by_category: bool, limit: int) -> Select[*tuple[An
     return query.order_by(Case.last_report_at.desc(), Case.id.desc()).limit(limit)
 
 
-def _region_params(region_code: str) -> dict[str, Any]:
+@cache
+def _lateral_query(where: str, by_category: bool, limit: int) -> Select[*tuple[Any, ...]]:
+    """`_fusion_query` for many reports at once (PostgreSQL): the queries arrive as one JSON array of records,
+    and each record's cases are read by the same indexed lookup, newest first, `limit` of them."""
+    q = (func.jsonb_to_recordset(bindparam("q", type_=JSONB))
+         .table_valued(column("i", Integer), column("since", DateTime(timezone=True)),
+                       column("categories", ARRAY(String)), column("cells", ARRAY(Integer)),
+                       column("inside", String), column("holders", ARRAY(String)))
+         .render_derived(name="q", with_types=True))
+    inner = select(*_candidate_columns()).where(Case.last_report_at >= q.c.since, Case.state.in_(OPEN))
+    if by_category:
+        inner = inner.where(Case.category_code == any_(q.c.categories))
+    if where == "cells":
+        inner = inner.where(Case.fusion_cell == any_(q.c.cells))
+    elif where == "located":
+        inner = inner.where(Case.fusion_cell.is_not(None))
+    else:
+        inner = inner.where(or_(Case.region_code.like(q.c.inside, escape="\\"),
+                                Case.region_code == any_(q.c.holders)))
+    found = inner.order_by(Case.last_report_at.desc(), Case.id.desc()).limit(limit).lateral("found")
+    return select(q.c.i, *found.c).select_from(q.join(found, true())).order_by(q.c.i)
+
+
+def _lateral_params(queries: Sequence[CandidateQuery], members: Sequence[int]) -> list[dict[str, Any]]:
+    records = []
+    for i in members:
+        params = queries[i].params()
+        records.append({"i": i, "since": as_utc(params["since"]).isoformat(), "categories": params.get("categories"),
+                        "cells": params.get("cells"), "inside": params.get("inside"),
+                        "holders": params.get("holders")})
+    return records
+
+
+def _region_scope(region_code: str) -> tuple[str, list[str]]:
     """Cases in the region (its code is a prefix of theirs), or known only to a region holding it: a report
     the hotline placed in a street matches a case known only to its district, and the other way round."""
     level = level_for_division_code(region_code)
     prefix = scope_prefix_for(region_code, level) if level is not None else region_code
     holders = {region_code[:n] for n in (6, 9, 12) if n < len(region_code)} | {region_code[:4] + "00"}
     holders.discard(region_code)
+    return prefix, sorted(holders)
+
+
+def _region_params(region_code: str) -> dict[str, Any]:
+    prefix, holders = _region_scope(region_code)
     escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return {"inside": escaped + "%", "holders": sorted(holders)}
+    return {"inside": escaped + "%", "holders": holders}
 
 
 # --- insight: the case's category for each report the analyses read (insight/hotspot_service.py) -----------------

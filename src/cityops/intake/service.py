@@ -62,6 +62,11 @@ def get_by_public_id(*, session: Session, public_id: str) -> Report | None:
     return session.scalars(select(Report).where(Report.public_id == public_id)).one_or_none()
 
 
+def lock_by_public_id(*, session: Session, public_id: str) -> Report | None:
+    """The report, locked for this transaction (its case is about to change)."""
+    return session.scalars(select(Report).where(Report.public_id == public_id).with_for_update()).one_or_none()
+
+
 def reports_of_case(*, session: Session, case_id: int) -> Sequence[Report]:
     return session.scalars(select(Report).where(Report.case_id == case_id).order_by(Report.id)).all()
 
@@ -71,6 +76,14 @@ def pending_ids(*, session: Session, limit: int) -> list[int]:
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)  # several workers share the queue
     return list(session.scalars(query))
+
+
+def claim(*, session: Session, limit: int) -> Sequence[Report]:
+    """The oldest received reports, locked for this transaction, in one query (pending_ids and load at once)."""
+    query = select(Report).where(Report.status == "received").order_by(Report.id).limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)  # several workers share the queue
+    return session.scalars(query).all()
 
 
 def load(*, session: Session, ids: Sequence[int]) -> Sequence[Report]:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from cityops.cases import flows as case_flows
 from cityops.cases import merge
 from cityops.cases import service as case_service
+from cityops.cases.models import Case
 from cityops.cases.states import Action
 from cityops.catalog import service as catalog
 from cityops.core.bus.base import Handler, Message
@@ -62,19 +63,14 @@ class BatchResult:
 def process_pending(platform: Platform, *, limit: int = BATCH) -> BatchResult:
     """One batch: every received report (oldest first) is triaged.
 
-    Fast path: the whole batch in one transaction without savepoints. If anything in it fails, the batch is
-    rolled back and done again report by report, each in a savepoint, so the failing report is isolated and
-    kept as a dead letter while the others go through.
+    Fast path: the whole batch in one transaction without savepoints, with a fixed number of queries however
+    many reports it holds (claim, case ids, fusion candidates, case locks, then the writes at the commit). If
+    anything in it fails, the batch is rolled back and done again report by report, each in a savepoint, so
+    the failing report is isolated and kept as a dead letter while the others go through.
     """
     try:
         with platform.uow() as uow, uow.session.no_autoflush:  # written once, at the commit
-            result = BatchResult()
-            ids = reports.pending_ids(session=uow.session, limit=limit)
-            case_ids = case_service.reserve_case_ids(session=uow.session, count=len(ids))
-            unsaved: list[fusion.Candidate] = []
-            for report, case_id in zip(reports.load(session=uow.session, ids=ids), case_ids, strict=True):
-                result.report_ids.append(report.id)
-                _count(result, _triage(uow, platform, report, case_id, unsaved))
+            result = _batch(uow, platform, limit)
             uow.commit()
             return result
     except Exception:
@@ -85,6 +81,35 @@ def process_pending(platform: Platform, *, limit: int = BATCH) -> BatchResult:
         for report in reports.load(session=uow.session, ids=ids):
             _one(uow, platform, report, result)
         uow.commit()
+    return result
+
+
+def _batch(uow: UnitOfWork, platform: Platform, limit: int) -> BatchResult:
+    """The fast path: every step's decision for the whole batch first (fusion in report order, each report
+    seeing the cases the ones before it opened or joined), then the cases to join locked in one query, then
+    the writes in report order, so timeline, audit chain and outbox read as if the reports went one by one."""
+    session = uow.session
+    result = BatchResult()
+    batch = reports.claim(session=session, limit=limit)
+    case_ids = case_service.reserve_case_ids(session=session, count=len(batch))
+    assessed = [_assess(platform, session, report) for report in batch]
+    fusion_batch = fusion_service.BatchFusion(session, [a.incoming for a in assessed], _policies())
+    joins: list[int | None] = []
+    for i, (report, assessment, case_id) in enumerate(zip(batch, assessed, case_ids, strict=True)):
+        joins.append(_decide_fusion(assessment, fusion_batch.decide(i)))
+        if joins[i] is None:
+            fusion_batch.opened(i, case_id, assessment.place.code)
+        else:
+            fusion_batch.attached(joins[i], report.received_at)  # type: ignore[arg-type]
+    opened = set(case_ids)
+    held = case_service.lock_many(session=session, ids=[j for j in joins if j is not None and j not in opened])
+    for report, assessment, case_id, join in zip(batch, assessed, case_ids, joins, strict=True):
+        result.report_ids.append(report.id)
+        if join is None:
+            outcome, held[case_id] = _open(uow, platform, report, assessment, case_id)
+        else:
+            outcome = _join(uow, report, assessment, held[join])
+        _count(result, outcome)
     return result
 
 
@@ -132,23 +157,52 @@ def _one(uow: UnitOfWork, platform: Platform, report: Report, result: BatchResul
     _count(result, outcome)
 
 
-def _triage(uow: UnitOfWork, platform: Platform, report: Report, case_id: int | None = None,
-            unsaved: list[fusion.Candidate] | None = None) -> str:
-    """locate → classify → fuse → route → deadline, each step's decision kept on the report.
+@dataclass
+class Assessment:
+    """Locate and classify: what a report says before the database's open cases are looked at."""
 
-    `unsaved` (the batch's fast path): the cases this batch has opened but not yet written, for fusion to see."""
-    session = uow.session
+    place: Place
+    category: str | None
+    steps: dict[str, object]
+    incoming: fusion.Incoming
+
+
+def _assess(platform: Platform, session: Session, report: Report) -> Assessment:
     steps: dict[str, object] = {}
     place = _locate(platform, session, report, steps)
     category = _category(platform, session, report, steps)
-    fused_into = _fuse(platform, session, report, place, category, steps, unsaved or [])
-    if fused_into is not None:
-        if unsaved and any(c.case_id == fused_into for c in unsaved):
-            session.flush()  # attaching locks the case row, which must be written first
-        merge.attach_report(uow, platform, case_id=fused_into, report_public_id=report.public_id,
-                            evidence=steps["fuse"], actor=TRIAGE)  # type: ignore[arg-type]
-        report.case_id, report.region_code, report.triage, report.status = fused_into, place.code, steps, "fused"
-        return FUSED
+    incoming = fusion.Incoming(text=report.text, at=report.received_at, lng=report.lng, lat=report.lat,
+                               category_code=category, region_code=place.code if place.resolved else None)
+    return Assessment(place, category, steps, incoming)
+
+
+def _decide_fusion(assessment: Assessment, decision: fusion.FusionDecision) -> int | None:
+    assessment.steps["fuse"] = decision.to_dict()
+    return decision.case_id if decision.fused else None
+
+
+def _triage(uow: UnitOfWork, platform: Platform, report: Report) -> str:
+    """One report on its own (the slow path): locate → classify → fuse → route → deadline, each step's decision
+    kept on the report."""
+    session = uow.session
+    assessment = _assess(platform, session, report)
+    join = _decide_fusion(assessment, fusion_service.find_case(session, assessment.incoming, _policies()))
+    if join is not None:
+        return _join(uow, report, assessment, case_service.lock(session=session, case_id=join))
+    return _open(uow, platform, report, assessment)[0]
+
+
+def _join(uow: UnitOfWork, report: Report, assessment: Assessment, case: Case) -> str:
+    merge.attach(uow, case=case, report=report, evidence=assessment.steps["fuse"],  # type: ignore[arg-type]
+                 actor=TRIAGE)
+    report.region_code, report.triage = assessment.place.code, assessment.steps
+    return FUSED
+
+
+def _open(uow: UnitOfWork, platform: Platform, report: Report, assessment: Assessment,
+          case_id: int | None = None) -> tuple[str, Case]:
+    """A case of its own: opened, routed, and registered and dispatched when nothing needs a person."""
+    session, steps, place, category = uow.session, assessment.steps, assessment.place, assessment.category
     route = catalog.route_for(session=session, category_code=category, region_code=place.code) if category else None
     department_id = _department_id(session, route.department_code) if route else None
     steps["route"] = ({"department_code": route.department_code, "department_id": department_id,
@@ -159,22 +213,18 @@ def _triage(uow: UnitOfWork, platform: Platform, report: Report, case_id: int | 
         address=report.address, category_code=category, route=steps["route"],  # type: ignore[arg-type]
         case_id=case_id)
     case = case_flows.open_case(uow, platform, new=new, actor=TRIAGE)
-    if unsaved is not None:
-        unsaved.append(fusion.Candidate(case_id=case.id, text=case.description, last_report_at=case.received_at,
-                                        lng=case.lng, lat=case.lat, category_code=case.category_code,
-                                        region_code=case.region_code, received_at=case.received_at))
     report.case_id, report.region_code, report.triage = case.id, place.code, steps
     waiting_because = _needs_dispatcher(place, category, department_id)
     if waiting_because:
         steps["deadline"] = {"register_due_at": _iso(case.register_due_at), "waiting_because": waiting_because}
         report.status = "waiting"
-        return WAITING  # a dispatcher takes it from the triage queue
+        return WAITING, case  # a dispatcher takes it from the triage queue
     _system(uow, platform, case, case_flows.Command(Action.REGISTER, category_code=category))
     _system(uow, platform, case, case_flows.Command(Action.DISPATCH, department_id=department_id,
                                                     reason=route.reason if route else None))
     steps["deadline"] = {"stage_due_at": _iso(case.stage_due_at), "due_at": _iso(case.due_at)}
     report.status = "triaged"
-    return DISPATCHED
+    return DISPATCHED, case
 
 
 def _needs_dispatcher(place: Place, category: str | None, department_id: int | None) -> str | None:
@@ -244,15 +294,6 @@ def _category(platform: Platform, session: Session, report: Report, steps: dict[
                          "confidence": round(prediction.confidence, 4), "known": known, "accepted": known and confident,
                          "top": [[label, round(p, 4)] for label, p in prediction.top[:3]]}
     return prediction.label if known and confident else None
-
-
-def _fuse(platform: Platform, session: Session, report: Report, place: Place, category: str | None,
-          steps: dict[str, object], unsaved: list[fusion.Candidate]) -> int | None:
-    incoming = fusion.Incoming(text=report.text, at=report.received_at, lng=report.lng, lat=report.lat,
-                               category_code=category, region_code=place.code if place.resolved else None)
-    decision = fusion_service.find_case(session, incoming, _policies(), unsaved)
-    steps["fuse"] = decision.to_dict()
-    return decision.case_id if decision.fused else None
 
 
 @functools.cache
