@@ -151,3 +151,20 @@ def test_a_hotline_report_may_carry_its_place_in_the_text_alone(platform: Platfo
                                                           text="张店区车站街道华光路路灯不亮"))
     assert response.status_code == 201, response.text
     assert count_reports(platform) == 1
+
+
+def test_an_api_key_is_checked_on_every_report_also_once_remembered(platform: Platform, client: TestClient):
+    """Intake answers a remembered caller without a thread hop; an unknown key or none is still refused."""
+    from cityops.org import flows as org_flows
+
+    build_case_city(platform)
+    _, token = org_flows.create_api_key(platform, actor=None, name="hotline system", role="system",
+                                        region_code="370303")
+    first = client.post("/api/v1/reports", json=report("K-1"), headers={"X-API-Key": token})
+    second = client.post("/api/v1/reports", json=report("K-2"), headers={"Authorization": f"Bearer {token}"})
+    assert (first.status_code, second.status_code) == (201, 201)
+    wrong = client.post("/api/v1/reports", json=report("K-3"), headers={"X-API-Key": token + "x"})
+    wrong_again = client.post("/api/v1/reports", json=report("K-4"), headers={"X-API-Key": token + "x"})
+    anonymous = client.post("/api/v1/reports", json=report("K-5"))
+    assert (wrong.status_code, wrong_again.status_code, anonymous.status_code) == (401, 401, 401)
+    assert count_reports(platform) == 2

@@ -14,7 +14,7 @@ from cityops.intake.batcher import IntakeBatcher
 from cityops.intake.models import Report
 from cityops.intake.schemas import ReceiptOut, ReportIn, ReportOut
 from cityops.org.access import ensure_in_scope, require
-from cityops.web.deps import PlatformDep, PrincipalDep, SessionDep
+from cityops.web.deps import AsyncPrincipalDep, PlatformDep, PrincipalDep, SessionDep
 from cityops.web.pagination import Limit, Offset, Page
 
 router = APIRouter(prefix="/api/v1", tags=["intake 受理"])
@@ -22,7 +22,7 @@ router = APIRouter(prefix="/api/v1", tags=["intake 受理"])
 
 @router.post("/reports", response_model=ReceiptOut, status_code=status.HTTP_201_CREATED,
              responses={200: {"model": ReceiptOut, "description": "already received (same channel id)"}})
-async def receive(body: ReportIn, request: Request, principal: PrincipalDep) -> JSONResponse:
+async def receive(body: ReportIn, request: Request, principal: AsyncPrincipalDep) -> JSONResponse:
     require(principal, "reports.create")
     batcher: IntakeBatcher = request.app.state.intake_batcher
     receipt = await batcher.submit(body, principal)  # shares a transaction with reports arriving at the same time
