@@ -2,11 +2,13 @@
 report becomes a routed case. Prints one JSON object.
 
     python bench/intake.py [--db-url postgresql+psycopg://postgres@127.0.0.1:5432/test] [--seconds 20]
-                           [--concurrency 32] [--api-workers 2] [--bus-url memory://]
+                           [--concurrency 32] [--api-workers 2] [--bus-url memory://] [--profile DIR]
 
 It creates its own schema (PostgreSQL) or file (SQLite), loads the demo city, starts `uvicorn` with
 --api-workers processes (CITYOPS_RUN_WORKERS=false) and one `cityops worker` process, and measures, in the same
 run, GET /healthz of the same server as the baseline: the most any endpoint of this server does here.
+With --profile DIR, py-spy (pip install py-spy) samples every server process during the report phase alone and
+writes one collapsed-stack file per process there (on-CPU samples only), to see where a report's time goes.
 """
 
 from __future__ import annotations
@@ -105,6 +107,33 @@ def start_servers(url: str, port: int, workers: int, bus_url: str, data_dir: Pat
     raise SystemExit("the server did not start")
 
 
+def _children(pid: int) -> list[int]:
+    """The processes `pid` started (uvicorn's workers), from /proc."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def start_profilers(processes: list[subprocess.Popen[bytes]], out_dir: Path,
+                    seconds: float) -> list[subprocess.Popen[bytes]]:
+    """py-spy on the API's worker processes and the triage workers for `seconds`, on-CPU samples only."""
+    py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    api, *triage = processes
+    targets = [("api", pid) for pid in _children(api.pid)] + [("worker", p.pid) for p in triage]
+    return [subprocess.Popen([py_spy, "record", "--pid", str(pid), "--duration", str(int(seconds)), "--rate", "200",
+                              "--format", "raw", "--gil", "--nonblocking", "--output",
+                              str(out_dir / f"{name}-{pid}.txt")],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for name, pid in targets]
+
+
 def report_bodies(codes: list[str], n_points: int = 500) -> list[tuple[float, float]]:
     rng = random.Random(1)
     return [(118.02 + rng.random() * 0.1, 36.78 + rng.random() * 0.06) for _ in range(n_points)]
@@ -174,6 +203,8 @@ def main() -> None:
     parser.add_argument("--bus-url", default="memory://")
     parser.add_argument("--worker-processes", type=int, default=1,
                         help="triage worker processes; 0 measures intake alone (no case lag)")
+    parser.add_argument("--profile", type=Path, default=None,
+                        help="a folder: py-spy samples each server process during the report phase")
     args = parser.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="cityops-bench-"))
     url, key, schema = prepare(None if args.db_url == "sqlite" else args.db_url, data_dir)
@@ -203,6 +234,7 @@ def main() -> None:
                 ok_statuses={200},
             )
         )
+        profilers = start_profilers(processes, args.profile, args.seconds) if args.profile else []
         reports = asyncio.run(
             run(
                 "127.0.0.1",
@@ -213,6 +245,8 @@ def main() -> None:
                 ok_statuses={201},
             )
         )
+        for profiler in profilers:
+            profiler.wait(timeout=60)
         lag = case_lag(url, timeout_s=120) if args.worker_processes else {}
     finally:
         for process in processes:
