@@ -1,17 +1,21 @@
 """Sensing speed: readings stored and evaluated end to end from MQTT on PostgreSQL, against the raw delivery rate
 of the same broker to a trivial subscriber, measured in the same run. Prints one JSON object.
 
-    python bench/sensing.py [--db-url postgresql+psycopg://postgres@127.0.0.1:5432/test] [--messages 30000]
-                            [--devices 2000] [--consumers 1]
+    python bench/sensing.py [--db-url postgresql+psycopg://postgres@127.0.0.1:5432/test] [--messages 20000]
+                            [--readings-per-message 10] [--devices 2000] [--consumers 1]
 
 - A private Mosquitto on a free port with an unbounded per-subscriber queue (the default 1,000 would drop what a
   slow consumer has not taken yet, and the point is to measure the consumer, not the drops).
 - The city: the demo regions, departments and indicator catalogue; `--devices` water level gauges of the
   孝妇河 group, so every reading is evaluated against WAT-XFH-LEVEL-MAX's thresholds with its stored state.
-- raw: a publisher process sends the messages (QoS 1) while one aiomqtt subscriber only counts them.
+- The messages: `--readings-per-message` 1 is one gauge's single reading on its own topic; more is a field
+  gateway's batch of that many gauges (`cityops/v1/gateways/{id}/telemetry`, docs/sensing.md).
+- raw: a publisher process sends the messages (QoS 1) while one aiomqtt subscriber only counts them; its rate in
+  messages/s, and in readings/s (× readings per message: what the same subscriber would be handed).
 - end to end: the same messages from the same publisher into `--consumers` ingestion processes of one shared
-  subscription group (sensing.mqtt.run_ingestion: parse, store, evaluate, alarms), until every reading is in
-  the database. One message carries one reading (the documented payload).
+  subscription group (sensing.mqtt.run_ingestion: parse, store, evaluate, alarms), until every reading is
+  committed (each consumer reports what it has committed; the database's count is checked at the end).
+  `ratio_to_raw` is end-to-end readings/s over raw readings/s.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import time
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import aiomqtt
 from machine import machine  # bench/ is on sys.path when a benchmark runs as a script
@@ -40,13 +45,14 @@ from cityops.core.runtime import tune_garbage_collector
 from cityops.core.settings import Settings
 from cityops.demo.zibo_regions import load_zibo_regions
 from cityops.indicators import flows as indicators
-from cityops.platform import Platform, build_platform
+from cityops.platform import build_platform
 from cityops.sensing import flows as sensing
 from cityops.sensing.models import SensorReading
-from cityops.sensing.mqtt import IngestionStats, run_ingestion
+from cityops.sensing.mqtt import IngestionStats, run_ingestion, subscriptions
 from cityops.sensing.simulate import CHINA
 
 TOPIC = "cityops/v1/{}/telemetry"
+GATEWAY_TOPIC = "cityops/v1/gateways/{}/telemetry"
 
 
 def free_port() -> int:
@@ -70,15 +76,25 @@ def start_broker(port: int, folder: Path) -> subprocess.Popen[bytes]:
     raise SystemExit("mosquitto did not start")
 
 
-def messages(devices: int, count: int, start: datetime) -> list[tuple[str, bytes]]:
-    """Gauges in turn, 2.0–2.9 m (quiet water: every reading is evaluated, few alarms)."""
+def messages(devices: int, count: int, start: datetime, per_message: int = 1) -> list[tuple[str, bytes]]:
+    """`count` messages of `per_message` readings: gauges in turn, 2.0–2.9 m (quiet water: every reading is
+    evaluated, few alarms), a reading a minute per gauge. One reading: the device's own topic and single body.
+    More: a gateway's batch (`cityops/v1/gateways/{id}/telemetry`) of that many gauges, each entry naming its
+    device, as a field gateway (DTU, LoRa) forwards the gauges around it."""
     out = []
-    for i in range(count):
-        device = f"BWL-{i % devices:05d}"
-        at = start + timedelta(seconds=60 * (i // devices))
-        level = 2.0 + (i % 10) / 10
-        out.append((TOPIC.format(device), json.dumps({"ts": at.isoformat(), "metrics": {"water_level": level}},
-                                                     separators=(",", ":")).encode()))
+    for m in range(count):
+        entries = []
+        for i in range(m * per_message, (m + 1) * per_message):
+            at = start + timedelta(seconds=60 * (i // devices))
+            entries.append({"device_id": f"BWL-{i % devices:05d}", "ts": at.isoformat(),
+                            "metrics": {"water_level": 2.0 + (i % 10) / 10}})
+        if per_message == 1:
+            device = entries[0].pop("device_id")
+            out.append((TOPIC.format(device), json.dumps(entries[0], separators=(",", ":")).encode()))
+        else:
+            gateway = f"BGW-{(m * per_message % devices) // per_message:04d}"
+            out.append((GATEWAY_TOPIC.format(gateway), json.dumps({"readings": entries},
+                                                                  separators=(",", ":")).encode()))
     return out
 
 
@@ -106,7 +122,7 @@ def publish_in_background(port: int, batch: list[tuple[str, bytes]]) -> tuple[mp
 def raw_rate(port: int, batch: list[tuple[str, bytes]]) -> float:
     async def run() -> float:
         async with aiomqtt.Client("127.0.0.1", port, protocol=aiomqtt.ProtocolVersion.V5) as client:
-            await client.subscribe("cityops/v1/+/telemetry", qos=1)
+            await client.subscribe([(t, 1) for t in subscriptions(shared=False, group="")])
             process, go = publish_in_background(port, batch)
             go.set()  # type: ignore[attr-defined]
             seen, began = 0, 0.0
@@ -123,19 +139,22 @@ def raw_rate(port: int, batch: list[tuple[str, bytes]]) -> float:
     return asyncio.run(run())
 
 
-def consumer(url: str, db_url: str, folder: str, port: int, group: str, stop_at: int, ready: mp.Event,
-             done: mp.Event) -> None:  # type: ignore[valid-type]
+def consumer(db_url: str, folder: str, port: int, group: str, batch_max: int, committed: Any, ready: Any,
+             done: Any) -> None:
+    """One ingestion process; `committed` (shared) is the readings it has stored, updated after each commit."""
     platform = build_platform(Settings(data_dir=Path(folder), database_url=db_url, run_workers=False))
     tune_garbage_collector()  # as `cityops sensing ingest` does
 
     async def run() -> None:
         stop, stats = asyncio.Event(), IngestionStats()
         task = asyncio.create_task(run_ingestion(platform, url=f"mqtt://127.0.0.1:{port}", stop=stop, stats=stats,
-                                                 group=group, batch_max=2000))
+                                                 group=group, batch_max=batch_max))
         while not stats.subscribed.is_set():
             await asyncio.sleep(0.01)
-        ready.set()  # type: ignore[attr-defined]
-        await asyncio.to_thread(done.wait)  # type: ignore[attr-defined]
+        ready.set()
+        while not done.is_set():
+            committed.value = stats.stored
+            await asyncio.sleep(0.005)
         stop.set()
         await task
 
@@ -143,43 +162,44 @@ def consumer(url: str, db_url: str, folder: str, port: int, group: str, stop_at:
     platform.close()
 
 
-def end_to_end(port: int, db_url: str, folder: Path, batch: list[tuple[str, bytes]], consumers: int,
-               platform: Platform) -> tuple[float, int]:
+def end_to_end(port: int, db_url: str, folder: Path, batch: list[tuple[str, bytes]], readings: int,
+               consumers: int, batch_max: int) -> float:
+    """Readings/s from the publisher's start until the consumers have committed every reading."""
     group = f"bench-{uuid.uuid4().hex[:6]}"
     done = mp.Event()
-    workers = []
+    workers, counters = [], []
     for _ in range(consumers):
-        ready = mp.Event()
-        process = mp.Process(target=consumer, args=("", db_url, str(folder), port, group, len(batch), ready, done))
+        ready, committed = mp.Event(), mp.Value("q", 0, lock=False)
+        process = mp.Process(target=consumer, args=(db_url, str(folder), port, group, batch_max, committed, ready,
+                                                    done))
         process.start()
         ready.wait(60)
         workers.append(process)
+        counters.append(committed)
     publisher_process, go = publish_in_background(port, batch)
     began = time.perf_counter()
     go.set()  # type: ignore[attr-defined]
-    stored = 0
     deadline = began + 600
-    while time.perf_counter() < deadline:
-        with platform.db.session() as session:
-            stored = int(session.scalar(select(func.count()).select_from(SensorReading)) or 0)
-        if stored >= len(batch):
-            break
-        time.sleep(0.05)
+    while sum(c.value for c in counters) < readings and time.perf_counter() < deadline:
+        time.sleep(0.002)
     elapsed = time.perf_counter() - began
     done.set()
     publisher_process.join()
     for process in workers:
         process.join(60)
-    return stored / elapsed, stored
+    return sum(c.value for c in counters) / elapsed
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
-    parser.add_argument("--messages", type=int, default=30_000)
+    parser.add_argument("--messages", type=int, default=20_000)
+    parser.add_argument("--readings-per-message", type=int, default=10)
     parser.add_argument("--devices", type=int, default=2_000)
     parser.add_argument("--consumers", type=int, default=1)
+    parser.add_argument("--batch-max", type=int, default=500, help="messages per ingestion batch")
     args = parser.parse_args()
+    per_message = args.readings_per_message
 
     schema = f"bench_{uuid.uuid4().hex[:10]}"
     admin = create_engine(args.db_url)
@@ -200,18 +220,25 @@ def main() -> None:
         rows += [f"BWL-{i:05d},water_level_gauge,{118.0 + (i % 50) * 0.002:.4f},{36.78 + (i // 50) * 0.001:.4f},"
                  f"xiaofuhe_gauges" for i in range(args.devices)]
         sensing.import_devices(platform, "\n".join(rows).encode(), actor="bench", file="bench.csv")
-        batch = messages(args.devices, args.messages, datetime(2026, 7, 20, 8, 0, tzinfo=CHINA))
+        batch = messages(args.devices, args.messages, datetime(2026, 7, 20, 8, 0, tzinfo=CHINA), per_message)
+        readings = args.messages * per_message
         raw = raw_rate(port, batch)
-        e2e, stored = end_to_end(port, url, folder, batch, args.consumers, platform)
+        e2e = end_to_end(port, url, folder, batch, readings, args.consumers, args.batch_max)
         with platform.db.session() as session:
+            stored = int(session.scalar(select(func.count()).select_from(SensorReading)) or 0)
             evaluated = int(session.scalar(text("SELECT count(*) FROM indicator_states")) or 0)
+            alarms = int(session.scalar(text("SELECT count(*) FROM alarms")) or 0)
         platform.close()
+        if stored != readings:
+            raise SystemExit(f"{stored} readings stored of {readings}")
         print(json.dumps({
             "readings_per_s": round(e2e, 1), "raw_delivery_messages_per_s": round(raw, 1),
-            "ratio_to_raw": round(e2e / raw, 3), "readings_per_message": 1, "messages": args.messages,
-            "readings_stored": stored, "devices": args.devices, "indicator_states": evaluated,
-            "consumers": args.consumers, "backend": "postgresql", "broker": "mosquitto (private, unbounded queue)",
-            "machine": machine()}))
+            "raw_delivery_readings_per_s": round(raw * per_message, 1),
+            "ratio_to_raw": round(e2e / (raw * per_message), 3), "readings_per_message": per_message,
+            "messages": args.messages, "readings_stored": stored, "devices": args.devices,
+            "indicator_states": evaluated, "alarms": alarms, "consumers": args.consumers,
+            "batch_max": args.batch_max, "backend": "postgresql",
+            "broker": "mosquitto (private, unbounded queue)", "machine": machine()}))
     finally:
         broker.kill()
         with admin.begin() as conn:

@@ -10,6 +10,7 @@ column (models.Alarm) makes a second concurrent insert fail instead of duplicati
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Final
 
@@ -29,6 +30,7 @@ STATUSES: Final = ("active", "acknowledged", "cleared")
 # Who may do what with alarms (kept here until the role table in org/roles.py gains alarm permissions).
 ACKNOWLEDGE_ROLES: Final = frozenset({Role.ADMIN, Role.LEADER, Role.DISPATCHER})
 READ_ROLES: Final = frozenset(STAFF_ROLES)
+_CHUNK: Final = 500  # keys per IN list, well under SQLite's bound-parameter limit
 
 
 def open_key(source_key: str, indicator_code: str) -> str:
@@ -40,12 +42,25 @@ def get_open(*, session: Session, source_key: str, indicator_code: str) -> Alarm
     return session.scalars(query).first()
 
 
+def open_alarms(*, session: Session, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Alarm]:
+    """The open alarms of many (source, indicator) keys, locked in one query (in open_key order)."""
+    wanted = sorted({open_key(s, i) for s, i in keys})
+    found: dict[tuple[str, str], Alarm] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        query = (select(Alarm).where(Alarm.open_key.in_(wanted[start: start + _CHUNK]))
+                 .order_by(Alarm.open_key).with_for_update())
+        found.update(((a.source_key, a.indicator_code), a) for a in session.scalars(query))
+    return found
+
+
 def apply_evaluation(uow: UnitOfWork, *, indicator_code: str, source_key: str,
-                     region_code: str, lng: float | None, lat: float | None, result: Result) -> Alarm | None:
+                     region_code: str, lng: float | None, lat: float | None, result: Result,
+                     known: Alarm | None = None, looked_up: bool = False) -> Alarm | None:
     """Raise, update or clear the open alarm of (source, indicator) to match an evaluation result.
-    Returns the alarm touched (None when nothing is open and nothing is raised)."""
+    Returns the alarm touched (None when nothing is open and nothing is raised). With `looked_up`, `known` is
+    the open alarm the caller already holds locked (open_alarms), or None when there is none."""
     session = uow.session
-    alarm = get_open(session=session, source_key=source_key, indicator_code=indicator_code)
+    alarm = known if looked_up else get_open(session=session, source_key=source_key, indicator_code=indicator_code)
     if alarm is None:
         if result.level == "none":
             return None

@@ -18,15 +18,19 @@ stored on the alarm (`case_id`), so `cityops.alarms.cleared` carries it for the 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import any_ as sa_any
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+from sqlalchemy.types import String
 
 from cityops.cases import flows as cases
 from cityops.core.uow import UnitOfWork
@@ -109,19 +113,16 @@ def observe_batch(uow: UnitOfWork, observations: Sequence[Observation], *, case_
     Values are grouped by (indicator, source): each group's state row is locked once (all rows of the batch in
     one SELECT … FOR UPDATE, in (indicator, source) order, so two workers with overlapping batches wait for
     each other instead of deadlocking), the group's values are evaluated one after the other in input order,
-    and the alarm is touched only where the level changes and once with the group's last value. That is what
-    lets a busy ingestion evaluate every reading: the end state equals evaluating them one by one."""
+    and the alarm is touched only where the level changes and once with the group's last value. The states are
+    written back in one statement and the alarms to touch are read in one (locked, after the states, so in the
+    same order for every worker). That is what lets a busy ingestion evaluate every reading: the end state
+    equals evaluating them one by one."""
     groups: dict[tuple[str, str], list[int]] = {}
     for i, obs in enumerate(observations):
         groups.setdefault((obs.indicator_code, obs.source_key), []).append(i)
     results: list[Result | None] = [None] * len(observations)
-    thresholds: dict[tuple[str, str], ThresholdSet | None] = {}
     session = uow.session
-    for obs in observations:
-        key = (obs.indicator_code, obs.region_code)
-        if key not in thresholds:
-            thresholds[key] = service.thresholds_for(session=session, indicator_code=obs.indicator_code,
-                                                     region_code=obs.region_code)
+    thresholds = _thresholds(session, observations)
     evaluated = {k: members for k, members in groups.items()
                  if thresholds[(k[0], observations[members[0]].region_code)] is not None}
     for k, members in groups.items():
@@ -129,22 +130,53 @@ def observe_batch(uow: UnitOfWork, observations: Sequence[Observation], *, case_
             for i in members:
                 results[i] = Result(k[0], k[1], "none", "none", "该地区无阈值 / no thresholds for the region",
                                     evaluated=False)
-    rows = _locked_states(session, sorted(evaluated), uow.clock.now())
+    now = uow.clock.now()
+    rows = _locked_states(session, sorted(evaluated), now)
+    saved: list[tuple[int, dict[str, Any]]] = []
+    touches: list[tuple[tuple[str, str], list[_Step]]] = []
     for k in sorted(evaluated):
         members = evaluated[k]
         ts_set = thresholds[(k[0], observations[members[0]].region_code)]
         assert ts_set is not None
-        group = [observations[i] for i in members]
-        for i, result in zip(members, _observe_group(uow, rows[k], ts_set, group, case_level), strict=True):
+        row_id, stored = rows[k]
+        state, group_results, steps = _evaluate_group(State.from_dict(stored), ts_set,
+                                                      [observations[i] for i in members])
+        for i, result in zip(members, group_results, strict=True):
             results[i] = result
+        saved.append((row_id, state.to_dict()))
+        alarm_steps = _alarm_steps(steps)
+        if alarm_steps:
+            touches.append((k, [(members[position], obs, evaluation) for position, obs, evaluation in alarm_steps]))
+    _save_states(session, saved, now)
+    if touches:
+        _apply_alarms(uow, touches, results, case_level)
     return [r for r in results if r is not None]
 
 
-def _observe_group(uow: UnitOfWork, row: IndicatorState, thresholds: ThresholdSet,
-                   group: Sequence[Observation], case_level: str) -> list[Result]:
-    state = State.from_dict(row.state)
+_Step = tuple[int, Observation, Evaluation]  # (position, observation, what evaluating it gave)
+
+
+def _thresholds(session: Session, observations: Sequence[Observation]
+                ) -> dict[tuple[str, str], ThresholdSet | None]:
+    """The threshold set of each (indicator, region) of the batch; each indicator's rows read once."""
+    codes = sorted({obs.indicator_code for obs in observations})
+    rows: dict[str, list[Threshold]] = {code: [] for code in codes}
+    if codes:
+        for row in session.scalars(select(Threshold).where(Threshold.indicator_code.in_(codes))):
+            rows[row.indicator_code].append(row)
+    found: dict[tuple[str, str], ThresholdSet | None] = {}
+    for obs in observations:
+        key = (obs.indicator_code, obs.region_code)
+        if key not in found:
+            found[key] = service.thresholds_of(rows[obs.indicator_code], obs.region_code)
+    return found
+
+
+def _evaluate_group(state: State, thresholds: ThresholdSet, group: Sequence[Observation]
+                    ) -> tuple[State, list[Result], list[_Step]]:
+    """One source's values in order: the end state, a result per value, and the evaluated (not stale) steps."""
     results: list[Result] = []
-    steps: list[tuple[int, Observation, Evaluation]] = []
+    steps: list[_Step] = []
     for obs in group:
         if state.last_ts is not None and obs.ts <= state.last_ts:
             # Redelivered or late: evaluate ignores it, and the alarm must not show an older value either.
@@ -155,19 +187,38 @@ def _observe_group(uow: UnitOfWork, row: IndicatorState, thresholds: ThresholdSe
         results.append(Result(obs.indicator_code, obs.source_key, evaluation.level, evaluation.previous,
                               evaluation.reason))
         steps.append((len(results) - 1, obs, evaluation))
-    row.state, row.updated_at = state.to_dict(), uow.clock.now()
-    for n, (position, obs, evaluation) in enumerate(steps):
+    return state, results, steps
+
+
+def _alarm_steps(steps: list[_Step]) -> list[_Step]:
+    """The steps that touch the alarm: a change of level, and the last one while a level holds (its value)."""
+    touching = []
+    for n, step in enumerate(steps):
+        evaluation = step[2]
         last = n == len(steps) - 1
-        if evaluation.level == evaluation.previous and not (last and evaluation.level != "none"):
-            continue
-        if evaluation.level == "none":
-            _on_clearing(uow, obs, evaluation)
-        alarm = alarms.apply_evaluation(uow, indicator_code=obs.indicator_code, source_key=obs.source_key,
-                                        region_code=obs.region_code, lng=obs.lng, lat=obs.lat, result=evaluation)
-        if alarm is not None:
-            results[position] = replace(results[position], alarm_id=alarm.id,
-                                        opens_case=_opens_case(case_level, alarm))
-    return results
+        if evaluation.level != evaluation.previous or (last and evaluation.level != "none"):
+            touching.append(step)
+    return touching
+
+
+def _apply_alarms(uow: UnitOfWork, touches: list[tuple[tuple[str, str], list[_Step]]],
+                  results: list[Result | None], case_level: str) -> None:
+    """Raise, update or clear the alarms of the groups whose steps touch them, their open alarms read (and
+    locked) in one query."""
+    held = alarms.open_alarms(session=uow.session, keys=[(source, code) for (code, source), _ in touches])
+    for (code, source), steps in touches:
+        current = held.get((source, code))
+        for position, obs, evaluation in steps:
+            if evaluation.level == "none":
+                _on_clearing(uow, obs, evaluation, current)
+            alarm = alarms.apply_evaluation(uow, indicator_code=obs.indicator_code, source_key=obs.source_key,
+                                            region_code=obs.region_code, lng=obs.lng, lat=obs.lat,
+                                            result=evaluation, known=current, looked_up=True)
+            current = alarm if evaluation.level != "none" else None
+            if alarm is not None:
+                result = results[position]
+                assert result is not None
+                results[position] = replace(result, alarm_id=alarm.id, opens_case=_opens_case(case_level, alarm))
 
 
 def _opens_case(case_level: str, alarm: Alarm) -> bool:
@@ -175,15 +226,15 @@ def _opens_case(case_level: str, alarm: Alarm) -> bool:
 
 
 def _locked_states(session: Session, keys: Sequence[tuple[str, str]],
-                   now: datetime) -> dict[tuple[str, str], IndicatorState]:
-    """The state rows of (indicator, source) keys, created empty where absent (INSERT … ON CONFLICT DO NOTHING,
-    so racing creators never fail), then read FOR UPDATE in key order."""
+                   now: datetime) -> dict[tuple[str, str], tuple[int, dict[str, Any]]]:
+    """The state rows (id, stored state) of (indicator, source) keys, created empty where absent (INSERT … ON
+    CONFLICT DO NOTHING, so racing creators never fail), then read FOR UPDATE in key order."""
     if not keys:
         return {}
     rows = _select_states(session, keys)
     missing = [k for k in keys if k not in rows]
     if missing:
-        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        insert = pg_insert if _is_postgresql(session) else sqlite_insert
         session.execute(insert(IndicatorState).values(
             [{"source_key": s, "indicator_code": i, "state": State().to_dict(), "updated_at": now}
              for i, s in missing]).on_conflict_do_nothing(index_elements=["source_key", "indicator_code"]))
@@ -191,23 +242,57 @@ def _locked_states(session: Session, keys: Sequence[tuple[str, str]],
     return rows
 
 
-def _select_states(session: Session, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], IndicatorState]:
+_STATE_COLUMNS: Final = (IndicatorState.indicator_code, IndicatorState.source_key, IndicatorState.id,
+                         IndicatorState.state)
+# On PostgreSQL the keys go as two arrays: one cached statement instead of an IN list compiled per batch.
+_SELECT_STATES_PG: Final = (
+    select(*_STATE_COLUMNS)
+    .where(IndicatorState.indicator_code == sa_any(bindparam("codes", type_=ARRAY(String()))),
+           IndicatorState.source_key == sa_any(bindparam("sources", type_=ARRAY(String()))))
+    .order_by(IndicatorState.indicator_code, IndicatorState.source_key)
+    .with_for_update())
+_SAVE_STATES_PG: Final = ("UPDATE indicator_states AS s SET state = v.state::json, updated_at = %(at)s "
+                          "FROM unnest(%(ids)s::bigint[], %(states)s::text[]) AS v(id, state) WHERE s.id = v.id")
+
+
+def _select_states(session: Session, keys: Sequence[tuple[str, str]]
+                   ) -> dict[tuple[str, str], tuple[int, dict[str, Any]]]:
     wanted = set(keys)
-    query = (select(IndicatorState)
-             .where(IndicatorState.indicator_code.in_(sorted({i for i, _ in keys})),
-                    IndicatorState.source_key.in_(sorted({s for _, s in keys})))
-             .order_by(IndicatorState.indicator_code, IndicatorState.source_key)
-             .with_for_update()
-             .execution_options(populate_existing=True))
-    found = {(r.indicator_code, r.source_key): r for r in session.scalars(query)}
+    codes, sources = sorted({i for i, _ in keys}), sorted({s for _, s in keys})
+    if _is_postgresql(session):
+        rows = session.execute(_SELECT_STATES_PG, {"codes": codes, "sources": sources})
+    else:
+        rows = session.execute(select(*_STATE_COLUMNS)
+                               .where(IndicatorState.indicator_code.in_(codes),
+                                      IndicatorState.source_key.in_(sources))
+                               .order_by(IndicatorState.indicator_code, IndicatorState.source_key)
+                               .with_for_update())
+    found = {(code, source): (row_id, state) for code, source, row_id, state in rows}
     return {k: v for k, v in found.items() if k in wanted}
 
 
-def _on_clearing(uow: UnitOfWork, obs: Observation, evaluation: Evaluation) -> None:
+def _save_states(session: Session, saved: list[tuple[int, dict[str, Any]]], now: datetime) -> None:
+    """The evaluated states written back, in one statement on PostgreSQL."""
+    if not saved:
+        return
+    if _is_postgresql(session):
+        session.connection().exec_driver_sql(_SAVE_STATES_PG, {
+            "at": now, "ids": [row_id for row_id, _ in saved], "states": [json.dumps(s) for _, s in saved]})
+        return
+    statement = (update(IndicatorState).where(IndicatorState.id == bindparam("row_id"))
+                 .values(state=bindparam("new_state"), updated_at=bindparam("at")))
+    session.connection().execute(statement, [{"row_id": row_id, "new_state": state, "at": now}
+                                             for row_id, state in saved])
+
+
+def _is_postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _on_clearing(uow: UnitOfWork, obs: Observation, evaluation: Evaluation, alarm: Alarm | None) -> None:
     """Before the alarm clears: find the case triage opened for its report, so the cleared message names it,
     and note on the case that the alarm has cleared (the handler may close it; the platform does not)."""
     session = uow.session
-    alarm = alarms.get_open(session=session, source_key=obs.source_key, indicator_code=obs.indicator_code)
     if alarm is None or alarm.case_report_id is None:
         return
     if alarm.case_id is None:

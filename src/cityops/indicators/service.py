@@ -93,6 +93,11 @@ def all_thresholds(*, session: Session) -> list[Threshold]:
 def thresholds_for(*, session: Session, indicator_code: str, region_code: str) -> ThresholdSet | None:
     """The most specific set for the region: the longest region code that is a prefix of it ("" = city-wide)."""
     rows = session.scalars(select(Threshold).where(Threshold.indicator_code == indicator_code)).all()
+    return thresholds_of(rows, region_code)
+
+
+def thresholds_of(rows: Sequence[Threshold], region_code: str) -> ThresholdSet | None:
+    """thresholds_for from an indicator's threshold rows already read (a batch reads them once)."""
     matching = [r for r in rows if region_code.startswith(r.region_code)]
     if not matching:
         return None

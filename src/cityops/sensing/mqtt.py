@@ -1,7 +1,8 @@
 """The MQTT ingestion consumer: telemetry from the broker into `ingest_many`, in batches, for as long as asked.
 
-Subscribes with QoS 1 to `$share/{group}/cityops/v1/+/telemetry` (an MQTT v5 shared subscription: several
-ingestion processes in one group split the messages between them) or, with shared=False, to the plain topic.
+Subscribes with QoS 1 to `$share/{group}/cityops/v1/+/telemetry` and `$share/{group}/cityops/v1/gateways/+/telemetry`
+(MQTT v5 shared subscriptions: several ingestion processes in one group split the messages between them) or,
+with shared=False, to the plain topics.
 Messages are collected into batches (up to `batch_max`, or whatever arrived within `batch_wait_s` of the first)
 and stored by `ingest_many` in a worker thread, one transaction per batch, so the event loop keeps receiving.
 
@@ -28,13 +29,14 @@ import aiomqtt
 
 from cityops.platform import Platform
 from cityops.sensing import service
-from cityops.sensing.ingest import ingest_many
-from cityops.sensing.payload import device_from_topic
+from cityops.sensing.ingest import Inbound, ingest_many
+from cityops.sensing.payload import device_from_topic, gateway_from_topic
 
 log = logging.getLogger(__name__)
 
 SOURCE: Final = "sensing.mqtt"
 TELEMETRY_FILTER: Final = "cityops/v1/+/telemetry"
+GATEWAY_FILTER: Final = "cityops/v1/gateways/+/telemetry"  # one level deeper: the device filter never matches it
 BACKOFF_START_S: Final = 0.1
 BACKOFF_MAX_S: Final = 5.0
 BATCH_POLL_S: Final = 0.005
@@ -47,6 +49,7 @@ class IngestionStats:
     connects: int = 0
     messages: int = 0
     accepted: int = 0
+    readings: int = 0  # readings of accepted entries (a batch message carries many)
     stored: int = 0
     dead_lettered: int = 0
     batches: int = 0
@@ -61,32 +64,39 @@ def broker_address(url: str) -> tuple[str, int]:
     return parts.hostname, parts.port or 1883
 
 
-def subscription(*, shared: bool, group: str) -> str:
-    return f"$share/{group}/{TELEMETRY_FILTER}" if shared else TELEMETRY_FILTER
+def subscriptions(*, shared: bool, group: str) -> list[str]:
+    """The device and the gateway telemetry filters, in the shared group or plain."""
+    return [f"$share/{group}/{f}" if shared else f for f in (TELEMETRY_FILTER, GATEWAY_FILTER)]
 
 
 def store_batch(platform: Platform, messages: Sequence[tuple[str, bytes]], stats: IngestionStats) -> None:
     """(topic, payload) messages: telemetry topics go to ingest, any other topic straight to dead letters."""
-    telemetry: list[tuple[str, bytes]] = []
+    telemetry: list[Inbound] = []
     strays: list[tuple[str, bytes]] = []
     for topic, payload in messages:
         device_id = device_from_topic(topic)
-        if device_id is None:
-            strays.append((topic, payload))
+        if device_id is not None:
+            telemetry.append(Inbound(device_id, payload))
+            continue
+        gateway_id = gateway_from_topic(topic)
+        if gateway_id is not None:
+            telemetry.append(Inbound(gateway_id, payload, True))
         else:
-            telemetry.append((device_id, payload))
+            strays.append((topic, payload))
     if strays:
         with platform.uow() as uow:
             now = uow.clock.now()
             for topic, payload in strays:
                 service.add_dead_letter(session=uow.session, source=SOURCE, subject=topic, key=None, raw=payload,
-                                        error=f"bad_topic [topic]: not cityops/v1/{{device_id}}/telemetry: "
-                                              f"{topic[:120]!r}", at=now)
+                                        error=f"bad_topic [topic]: not cityops/v1/{{device_id}}/telemetry nor "
+                                              f"cityops/v1/gateways/{{gateway_id}}/telemetry: {topic[:120]!r}",
+                                        at=now)
             uow.commit()
     results = ingest_many(platform, telemetry, source=SOURCE)
     stats.messages += len(messages)
-    stats.dead_lettered += len(strays) + sum(1 for r in results if not r.accepted)
+    stats.dead_lettered += len(strays) + sum(len(r.refused) for r in results)
     stats.accepted += sum(1 for r in results if r.accepted)
+    stats.readings += sum(r.readings for r in results)
     stats.stored += sum(r.stored for r in results)
     stats.batches += 1
 
@@ -96,7 +106,7 @@ async def run_ingestion(platform: Platform, *, url: str | None = None, shared: b
                         stats: IngestionStats | None = None) -> IngestionStats:
     """Consume telemetry until `stop` is set; returns what was done (the same object as `stats` if given)."""
     host, port = broker_address(url or platform.settings.mqtt_url)
-    topic = subscription(shared=shared, group=group or platform.settings.mqtt_shared_group)
+    topics = subscriptions(shared=shared, group=group or platform.settings.mqtt_shared_group)
     stats = stats if stats is not None else IngestionStats()
     identifier = f"cityops-ingest-{socket.gethostname()}-{os.getpid()}-{id(stats):x}"
     backoff = BACKOFF_START_S
@@ -104,11 +114,11 @@ async def run_ingestion(platform: Platform, *, url: str | None = None, shared: b
         try:
             async with aiomqtt.Client(host, port, identifier=identifier, protocol=aiomqtt.ProtocolVersion.V5,
                                       keepalive=30, timeout=10) as client:
-                await client.subscribe(topic, qos=1)
+                await client.subscribe([(t, 1) for t in topics])
                 stats.connects += 1
                 stats.subscribed.set()
                 backoff = BACKOFF_START_S
-                log.info("MQTT 已订阅 / subscribed to %s on %s:%d", topic, host, port)
+                log.info("MQTT 已订阅 / subscribed to %s on %s:%d", ", ".join(topics), host, port)
                 await _consume(platform, client, stop, stats, batch_max=batch_max, batch_wait_s=batch_wait_s)
         except aiomqtt.MqttError as exc:
             stats.subscribed.clear()
