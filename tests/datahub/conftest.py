@@ -39,6 +39,7 @@ PERSON_SCHEMA: dict[str, Any] = {
         {"name": "age", "title": "年龄", "type": "integer", "constraints": {"minimum": 0, "maximum": 130}},
     ],
 }
+UNTIL = "2026-12-31T00:00:00+08:00"  # a grant's wanted end, after the fixtures' clock
 PERSON_COLUMNS = ("id_number", "name", "mobile", "district_code", "gender", "age")
 
 
@@ -125,3 +126,21 @@ def import_people(client: TestClient, hub: Hub, content: bytes, code: str = "gaj
     assert job.status_code == 200, job.text
     result: dict[str, Any] = job.json()
     return result
+
+
+def request_fields(client: TestClient, hub: Hub, fields: list[str], **extra: object) -> int:
+    """民政 asks for fields of gaj.people; the request's id."""
+    login_as(client, hub.officers[REQUESTER])
+    body = {"dataset": "gaj.people", "fields": fields, "purpose": "核对低保对象身份与家庭情况",
+            "legal_basis": "《社会救助暂行办法》第十一条", "wanted_until": UNTIL, **extra}
+    response = client.post("/api/v1/datahub/requests", json=body)
+    assert response.status_code == 201, response.text
+    return int(response.json()["id"])
+
+
+def decide(client: TestClient, hub: Hub, request_id: int, **body: object) -> dict[str, object]:
+    """公安 decides the request."""
+    login_as(client, hub.officers[OWNER])
+    response = client.post(f"/api/v1/datahub/requests/{request_id}/decision", json=body)
+    assert response.status_code == 200, response.text
+    return dict(response.json())

@@ -11,29 +11,27 @@ from sqlalchemy import text
 from cityops.datahub import masking
 from cityops.platform import Platform
 from tests.datahub.conftest import (
-    OWNER,
     PERSON_SCHEMA,
     REQUESTER,
     Hub,
+    decide,
     define_people,
     import_people,
-    login_as,
     people_csv,
     person,
+    request_fields,
 )
 
 FIELDS = ["id_number", "name", "mobile", "gender"]
 
 
-def _grant(client: TestClient, hub: Hub, fields: list[str], clear: list[str] | None = None) -> None:
-    login_as(client, hub.officers[REQUESTER])
-    response = client.post("/api/v1/datahub/requests", json={
-        "dataset": "gaj.people", "fields": fields, "purpose": "核对低保对象身份", "legal_basis": "《社会救助暂行办法》",
-        "wanted_until": "2099-12-31T00:00:00+08:00", "clear_fields": clear or []})
-    assert response.status_code == 201, response.text
-    login_as(client, hub.officers[OWNER])
-    decided = client.post(f"/api/v1/datahub/requests/{response.json()['id']}/decision", json={"approve": True})
-    assert decided.status_code == 200, decided.text
+def _people_granted(client: TestClient, hub: Hub, count: int, clear: list[str] | None = None) -> list[dict[str, str]]:
+    """gaj.people with `count` people, and 民政's grant of FIELDS (`clear` approved in clear)."""
+    define_people(client, hub)
+    people = [person(n) for n in range(count)]
+    import_people(client, hub, people_csv(people))
+    decide(client, hub, request_fields(client, hub, FIELDS, clear_fields=clear or []), approve=True)
+    return people
 
 
 def _page(client: TestClient, hub: Hub) -> dict[str, Any]:
@@ -67,9 +65,7 @@ def _sql(platform: Platform, statement: str, **values: Any) -> None:
 def test_a_default_grant_reads_the_copies_stored_with_the_rows(hub: Hub, hub_client: TestClient,
                                                                platform: Platform) -> None:
     client = hub_client
-    define_people(client, hub)
-    import_people(client, hub, people_csv([person(n) for n in range(30)]))
-    _grant(client, hub, FIELDS)
+    _people_granted(client, hub, 30)
     page = _page(client, hub)
     assert page["rows"] == _live(page, _stored(platform))
     assert page["rows"][0]["name"].endswith("*") and "*" in page["rows"][0]["id_number"]
@@ -83,10 +79,7 @@ def test_a_default_grant_reads_the_copies_stored_with_the_rows(hub: Hub, hub_cli
 def test_a_field_approved_in_clear_is_read_from_the_rows_not_the_copies(hub: Hub, hub_client: TestClient,
                                                                         platform: Platform) -> None:
     client = hub_client
-    define_people(client, hub)
-    people = [person(n) for n in range(10)]
-    import_people(client, hub, people_csv(people))
-    _grant(client, hub, FIELDS, clear=["name"])
+    people = _people_granted(client, hub, 10, clear=["name"])
     _sql(platform, "UPDATE dataset_rows SET shared = NULL WHERE row_no = 1")  # a copy that would fail the page
     page = _page(client, hub)
     assert [r["name"] for r in page["rows"]] == [p["name"] for p in people]
@@ -96,14 +89,12 @@ def test_a_field_approved_in_clear_is_read_from_the_rows_not_the_copies(hub: Hub
 def test_a_schema_change_makes_the_copies_again_before_a_grantee_reads_them(hub: Hub, hub_client: TestClient,
                                                                              platform: Platform) -> None:
     client = hub_client
-    define_people(client, hub)
-    import_people(client, hub, people_csv([person(n) for n in range(20)]))
-    _grant(client, hub, FIELDS)
+    people = _people_granted(client, hub, 20)
     assert all(r["name"][1:] == "*" * (len(r["name"]) - 1) for r in _page(client, hub)["rows"])  # 张**
     as_other = [f | {"piClass": "other"} if f["name"] == "name" else f for f in PERSON_SCHEMA["fields"]]
     define_people(client, hub, schema={**PERSON_SCHEMA, "fields": as_other})  # a new version of the schema
     rows = _page(client, hub)["rows"]
-    names = [p["name"] for p in (person(n) for n in range(20))]
+    names = [p["name"] for p in people]
     # masked as `other` now: 张*伟 (first and last character), where `name` gave 张**
     assert [r["name"] for r in rows] == [masking.mask_value(n, "other") for n in names]
     assert [r["name"] for r in rows if len(r["name"]) == 3] == [n[0] + "*" + n[2] for n in names if len(n) == 3]
@@ -113,9 +104,7 @@ def test_a_schema_change_makes_the_copies_again_before_a_grantee_reads_them(hub:
 def test_rows_stored_without_copies_are_masked_on_read_until_the_next_import_makes_them(
         hub: Hub, hub_client: TestClient, platform: Platform) -> None:
     client = hub_client
-    define_people(client, hub)
-    import_people(client, hub, people_csv([person(n) for n in range(20)]))
-    _grant(client, hub, FIELDS)
+    _people_granted(client, hub, 20)
     served = _page(client, hub)
     # as rows stored before copies existed are left by the migration
     _sql(platform, "UPDATE dataset_rows SET shared = NULL")

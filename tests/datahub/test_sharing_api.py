@@ -18,31 +18,16 @@ from tests.datahub.conftest import (
     BYSTANDER,
     OWNER,
     REQUESTER,
+    UNTIL,
     Hub,
+    decide,
     define_people,
     import_people,
     login_as,
     people_csv,
     person,
+    request_fields,
 )
-
-UNTIL = "2026-12-31T00:00:00+08:00"
-
-
-def _request(client: TestClient, hub: Hub, fields: list[str], **extra: object) -> int:
-    login_as(client, hub.officers[REQUESTER])
-    body = {"dataset": "gaj.people", "fields": fields, "purpose": "核对低保对象身份与家庭情况",
-            "legal_basis": "《社会救助暂行办法》第十一条", "wanted_until": UNTIL, **extra}
-    response = client.post("/api/v1/datahub/requests", json=body)
-    assert response.status_code == 201, response.text
-    return int(response.json()["id"])
-
-
-def _decide(client: TestClient, hub: Hub, request_id: int, **body: object) -> dict[str, object]:
-    login_as(client, hub.officers[OWNER])
-    response = client.post(f"/api/v1/datahub/requests/{request_id}/decision", json=body)
-    assert response.status_code == 200, response.text
-    return dict(response.json())
 
 
 def _accesses(platform: Platform) -> list[dict[str, object]]:
@@ -68,12 +53,12 @@ def test_request_approve_some_access_revoke_refused_and_every_access_is_audited(
     define_people(client, hub)
     people = [person(n) for n in range(60)]
     import_people(client, hub, people_csv(people))
-    request_id = _request(client, hub, ["id_number", "name", "mobile", "gender", "age"])
+    request_id = request_fields(client, hub, ["id_number", "name", "mobile", "gender", "age"])
 
     login_as(client, hub.officers[OWNER])
     duty = client.get("/api/v1/datahub/lists").json()["responsibility"]
     assert [(r["id"], r["status"]) for r in duty] == [(request_id, "pending")]
-    decision = _decide(client, hub, request_id, approve=True, fields=["id_number", "name", "gender"])
+    decision = decide(client, hub, request_id, approve=True, fields=["id_number", "name", "gender"])
     assert decision["status"] == "partial"
     grant_id = decision["grant_id"]
 
@@ -124,12 +109,12 @@ def test_a_rejection_needs_a_reason_and_a_decided_request_cannot_be_decided_agai
         hub: Hub, hub_client: TestClient) -> None:
     client = hub_client
     define_people(client, hub)
-    request_id = _request(client, hub, ["name"])
+    request_id = request_fields(client, hub, ["name"])
     login_as(client, hub.officers[OWNER])
     no_reason = client.post(f"/api/v1/datahub/requests/{request_id}/decision", json={"approve": False})
     assert no_reason.status_code == 422
     assert no_reason.json()["error"]["field"] == "reason"
-    assert _decide(client, hub, request_id, approve=False, reason="用途与申请字段不符")["status"] == "rejected"
+    assert decide(client, hub, request_id, approve=False, reason="用途与申请字段不符")["status"] == "rejected"
     again = client.post(f"/api/v1/datahub/requests/{request_id}/decision", json={"approve": True})
     assert again.status_code == 409
 
@@ -137,7 +122,7 @@ def test_a_rejection_needs_a_reason_and_a_decided_request_cannot_be_decided_agai
 def test_only_the_owner_decides_and_only_requested_fields_can_be_approved(hub: Hub, hub_client: TestClient) -> None:
     client = hub_client
     define_people(client, hub)
-    request_id = _request(client, hub, ["name", "gender"])
+    request_id = request_fields(client, hub, ["name", "gender"])
     login_as(client, hub.officers[REQUESTER])  # the requester cannot approve its own request
     response = client.post(f"/api/v1/datahub/requests/{request_id}/decision", json={"approve": True})
     assert response.status_code == 403
@@ -168,8 +153,8 @@ def test_a_field_approved_in_clear_is_shown_in_clear_and_the_others_stay_masked(
     define_people(client, hub)
     people = [person(n) for n in range(5)]
     import_people(client, hub, people_csv(people))
-    request_id = _request(client, hub, ["id_number", "mobile"], clear_fields=["id_number"])
-    _decide(client, hub, request_id, approve=True)
+    request_id = request_fields(client, hub, ["id_number", "mobile"], clear_fields=["id_number"])
+    decide(client, hub, request_id, approve=True)
     page = client.get("/api/v1/datahub/datasets/gaj.people/rows", headers=hub.auth(REQUESTER)).json()
     assert page["fields"] == {"id_number": "clear", "mobile": "masked"}
     assert {r["id_number"] for r in page["rows"]} == {p["id_number"] for p in people}
@@ -181,8 +166,8 @@ def test_an_aggregate_cell_of_fewer_than_k_people_is_suppressed(hub: Hub, hub_cl
     define_people(client, hub)
     people = [person(n) for n in range(40)] + [person(1000 + n, OTHER_DISTRICT) for n in range(3)]
     import_people(client, hub, people_csv(people))
-    request_id = _request(client, hub, ["district_code", "gender", "age"], kind="aggregate")
-    _decide(client, hub, request_id, approve=True)
+    request_id = request_fields(client, hub, ["district_code", "gender", "age"], kind="aggregate")
+    decide(client, hub, request_id, approve=True)
 
     answer = client.post("/api/v1/datahub/datasets/gaj.people/aggregate", headers=hub.auth(REQUESTER),
                          json={"group_by": ["district_code"], "measures": [{"op": "count"}]})
