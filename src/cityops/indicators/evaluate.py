@@ -70,6 +70,10 @@ class ThresholdSet:
         check_rules(self.rules)
         object.__setattr__(self, "rules", tuple(sorted(self.rules, key=lambda r: rank(r.level))))
 
+    def any_triggered(self, value: float) -> bool:
+        """Whether any level's line is reached: the lowest level's line is the first one past (check_rules)."""
+        return self.rules[0].triggered(value)
+
 
 def check_rules(rules: tuple[Rule, ...]) -> None:
     if not rules:
@@ -149,6 +153,9 @@ def evaluate(thresholds: ThresholdSet, state: State, ts: datetime, value: float)
     ignored (it cannot undo what later readings showed), so redelivered readings change nothing."""
     if state.last_ts is not None and ts <= state.last_ts:
         return state, Result(state.level, state.level, value, ts, "旧读数，已忽略 / stale reading, ignored")
+    if state.level == "none" and not thresholds.any_triggered(value):
+        # The common case, taken short: no level held and no line reached, so no streak survives either.
+        return State("none", {}, ts), Result("none", "none", value, ts, f"{value:g} 正常 / normal")
     streaks = _streaks(thresholds, state, ts, value)
     entered = [r for r in thresholds.rules if _entered(r, streaks.get(r.level), ts)]
     held = [r for r in thresholds.rules if rank(r.level) <= rank(state.level) and not r.cleared(value)]

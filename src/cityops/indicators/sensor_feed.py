@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final
+from typing import Final, NamedTuple
 
 from cityops.indicators.engine import Observation
 
@@ -56,8 +56,7 @@ class SensorIndicator:
         return device.region_code.startswith(self.region_prefix)
 
 
-@dataclass(frozen=True)
-class StoredReading:
+class StoredReading(NamedTuple):
     device_id: str
     metric: str
     ts: datetime
@@ -76,15 +75,22 @@ def reading_observations(indicators: Sequence[SensorIndicator], devices: Mapping
         if indicator.source_kind == "sensor_aggregate" and indicator.aggregate in PER_READING and indicator.metric:
             by_metric.setdefault(indicator.metric, []).append(indicator)
     observations: list[Observation] = []
+    # Which indicators cover a (metric, device) is decided once per batch, not once per reading.
+    covering: dict[tuple[str, str], tuple[DeviceInfo | None, str, list[SensorIndicator]]] = {}
     for reading in readings:
-        candidates = by_metric.get(reading.metric)
-        device = devices.get(reading.device_id)
-        if not candidates or device is None:
+        key = (reading.metric, reading.device_id)
+        found = covering.get(key)
+        if found is None:
+            candidates = by_metric.get(reading.metric)
+            device = devices.get(reading.device_id)
+            chosen = [i for i in candidates if i.covers(device)] if candidates and device is not None else []
+            found = covering[key] = (device, device_source(reading.device_id), chosen)
+        device, source, chosen = found
+        if device is None:
             continue
-        for indicator in candidates:
-            if indicator.covers(device):
-                observations.append(Observation(indicator.code, device_source(device.device_id), device.region_code,
-                                                device.lng, device.lat, reading.ts, reading.value))
+        for indicator in chosen:
+            observations.append(Observation(indicator.code, source, device.region_code, device.lng, device.lat,
+                                            reading.ts, reading.value))
     return observations
 
 
