@@ -7,11 +7,13 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 
 from cityops.audit import service as audit
-from cityops.cases.models import Case
+from cityops.audit.models import AuditRecord
+from cityops.cases.models import Case, CaseTransition
 from cityops.core.clock import FixedClock
+from cityops.core.models import OutboxMessage
 from cityops.intake import flows
 from cityops.intake.models import Report
 from cityops.intake.schemas import ReportIn
@@ -123,10 +125,35 @@ def city(platform: Platform, monkeypatch: pytest.MonkeyPatch) -> Platform:
 def test_a_batch_decides_every_report_as_if_they_went_one_at_a_time(city: Platform):
     clock = city.clock
     assert isinstance(clock, FixedClock)
+    before = log_marks(city)
     alone = run(city, "alone", one_by_one=True)
+    alone_log, middle = log_since(city, before), log_marks(city)
     clock.advance(timedelta(days=90))  # beyond every fusion window: the second run cannot see the first's cases
     together = run(city, "together", one_by_one=False)
     assert together == alone
+    assert log_since(city, middle) == alone_log
+
+
+def log_marks(platform: Platform) -> tuple[int, int, int]:
+    with platform.db.session() as session:
+        return (session.scalar(select(func.max(CaseTransition.id))) or 0,
+                session.scalar(select(func.max(AuditRecord.seq))) or 0,
+                session.scalar(select(func.max(OutboxMessage.id))) or 0)
+
+
+def log_since(platform: Platform, marks: tuple[int, int, int]) -> dict[str, list[tuple[Any, ...]]]:
+    """The timeline, audit and outbox rows written since `marks`, in the order written, without ids and times."""
+    with platform.db.session() as session:
+        return {
+            "timeline": [tuple(row) for row in session.execute(
+                select(CaseTransition.action, CaseTransition.from_state, CaseTransition.to_state, CaseTransition.actor)
+                .where(CaseTransition.id > marks[0]).order_by(CaseTransition.id))],
+            "audit": [tuple(row) for row in session.execute(
+                select(AuditRecord.action, AuditRecord.entity_type, AuditRecord.actor, AuditRecord.region_code)
+                .where(AuditRecord.seq > marks[1]).order_by(AuditRecord.seq))],
+            "outbox": [tuple(row) for row in session.execute(
+                select(OutboxMessage.subject).where(OutboxMessage.id > marks[2]).order_by(OutboxMessage.id))],
+        }
 
 
 def test_two_reports_of_one_problem_in_one_batch_become_one_case_and_a_stored_case_window_moves_on(city: Platform):
