@@ -29,8 +29,11 @@ COMPARISONS: Final[tuple[Comparison, ...]] = get_args(Comparison)
 LEVEL_NAMES: Final[dict[str, str]] = {"none": "无", "blue": "蓝色", "yellow": "黄色", "orange": "橙色", "red": "红色"}
 
 
+_RANKS: Final[dict[str, int]] = {level: i for i, level in enumerate(LEVELS)}
+
+
 def rank(level: str) -> int:
-    return LEVELS.index(level)  # type: ignore[arg-type]
+    return _RANKS[level]
 
 
 @dataclass(frozen=True)

@@ -7,13 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, NamedTuple
 
-from sqlalchemy import Engine, bindparam, delete, insert, select, text, update
-from sqlalchemy import any_ as sa_any
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Engine, delete, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
-from sqlalchemy.types import String
 
 from cityops.core.errors import NotFound
 from cityops.core.models import DeadLetter
@@ -70,12 +67,12 @@ class HeardDevice(NamedTuple):
 
 _HEARD_COLUMNS: Final = (Device.device_id, Device.type_code, Device.group_code, Device.region_code, Device.lng,
                          Device.lat, Device.status)
-# On PostgreSQL one cached statement with an array parameter: an IN list of thousands of ids would be a new
-# statement, compiled and converted afresh, for every batch.
-_HEARD_PG: Final = select(*_HEARD_COLUMNS).where(
-    Device.device_id == sa_any(bindparam("ids", type_=ARRAY(String()))))
-_MARK_HEARD_PG: Final = (update(Device).where(Device.device_id == sa_any(bindparam("ids", type_=ARRAY(String()))))
-                         .values(status="online", last_seen_at=bindparam("at")))
+# On PostgreSQL the ids go as one array parameter, in binary (%b: no escaping of thousands of strings in Python),
+# and the statement stays the same for every batch; an IN list would be compiled and converted afresh.
+_HEARD_PG: Final = ("SELECT device_id, type_code, group_code, region_code, lng, lat, status FROM devices "
+                    "WHERE device_id = ANY(%(ids)b::varchar[])")
+_MARK_HEARD_PG: Final = ("UPDATE devices SET status = 'online', last_seen_at = %(at)s "
+                         "WHERE device_id = ANY(%(ids)b::varchar[])")
 
 
 def heard_devices(*, session: Session, device_ids: Sequence[str]) -> dict[str, HeardDevice]:
@@ -84,7 +81,7 @@ def heard_devices(*, session: Session, device_ids: Sequence[str]) -> dict[str, H
     if not device_ids:
         return {}
     if _is_postgresql(session):
-        rows = session.execute(_HEARD_PG, {"ids": list(device_ids)})
+        rows = session.connection().exec_driver_sql(_HEARD_PG, {"ids": list(device_ids)})
         return {row[0]: HeardDevice(*row) for row in rows}
     found: dict[str, HeardDevice] = {}
     wanted = sorted(set(device_ids))
@@ -99,7 +96,7 @@ def mark_heard(*, session: Session, device_ids: Sequence[str], at: datetime) -> 
     if not device_ids:
         return
     if _is_postgresql(session):
-        session.execute(_MARK_HEARD_PG, {"ids": sorted(device_ids), "at": at})
+        session.connection().exec_driver_sql(_MARK_HEARD_PG, {"ids": sorted(device_ids), "at": at})
         return
     wanted = sorted(device_ids)
     for start in range(0, len(wanted), _CHUNK):
