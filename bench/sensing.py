@@ -197,7 +197,7 @@ def main() -> None:
     parser.add_argument("--readings-per-message", type=int, default=10)
     parser.add_argument("--devices", type=int, default=2_000)
     parser.add_argument("--consumers", type=int, default=1)
-    parser.add_argument("--batch-max", type=int, default=500, help="messages per ingestion batch")
+    parser.add_argument("--batch-max", type=int, default=2_000, help="messages per ingestion batch")
     args = parser.parse_args()
     per_message = args.readings_per_message
 

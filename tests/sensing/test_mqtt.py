@@ -32,7 +32,7 @@ from cityops.sensing import importers, service
 from cityops.sensing.device_types import device_types
 from cityops.sensing.models import SensorReading
 from cityops.sensing.mqtt import SOURCE, IngestionStats, broker_address, run_ingestion
-from cityops.sensing.payload import topic_for
+from cityops.sensing.payload import gateway_topic_for, topic_for
 from cityops.sensing.simulate import CHINA, DEMO_DEVICES, Anomaly, SimDevice, publish
 from tests.cityfixture import build_small_city
 from tests.conftest import REQUIRE_SERVICES, need_server, server_up
@@ -137,6 +137,32 @@ def test_bad_messages_are_dead_lettered_and_ingestion_carries_on(platform: Platf
     assert json.loads(out_of_range.payload) == json.loads(body(1, 250.0))  # the raw bytes are kept
     (stray,) = [d for d in found if d.error.startswith("bad_topic")]
     assert stray.subject == stray_topic
+
+
+@pytest.mark.usefixtures("city")
+def test_gateway_and_device_batches_are_stored_entry_by_entry(platform: Platform) -> None:
+    gateway = f"GW-{uuid.uuid4().hex[:6]}"
+    entries = [{"device_id": "WL-001", "ts": (T0 + timedelta(minutes=m)).isoformat(),
+                "metrics": {"water_level": 3.0 + m / 10}} for m in range(3)]
+    entries.insert(1, {"device_id": "AQ-001", "ts": T0.isoformat(), "metrics": {"pm25": 30, "noise": 1}})
+    device_batch = json.dumps({"readings": [{"ts": (T0 + timedelta(minutes=m)).isoformat(),
+                                             "metrics": {"water_level": 3.0 + m / 10}} for m in (3, 4)]}).encode()
+
+    async def scenario() -> IngestionStats:
+        async with consuming(platform) as stats:
+            await send(BROKER, [(gateway_topic_for(gateway), json.dumps({"readings": entries}).encode()),
+                                (topic_for("WL-001"), device_batch)])
+            await until(lambda: len(stored_levels(platform)) == 5, "5 readings from 2 messages")
+            await until(lambda: stats.messages == 2, "both messages counted")
+            return stats
+
+    stats = asyncio.run(scenario())
+    assert stored_levels(platform) == [3.0, 3.1, 3.2, 3.3, 3.4]
+    assert (stats.accepted, stats.readings, stats.stored, stats.dead_lettered) == (2, 5, 5, 1)
+    (letter,) = letters(platform, {"AQ-001"})
+    assert letter.error.startswith("unknown_metric [readings[1].metrics.noise]")
+    assert (letter.source, letter.subject) == (SOURCE, gateway_topic_for(gateway))
+    assert json.loads(letter.payload) == {"readings": entries}  # the whole message's bytes
 
 
 @pytest.mark.usefixtures("city")

@@ -14,10 +14,17 @@ from cityops.core.errors import ValidationFailed
 from cityops.sensing.device_types import device_types, parse_device_types
 from cityops.sensing.payload import (
     MAX_BYTES,
+    MAX_READINGS,
     Accepted,
+    Reading,
     Rejection,
+    check_entry,
     device_from_topic,
+    entry_device_problem,
+    gateway_from_topic,
+    gateway_topic_for,
     parse_payload,
+    split_message,
     topic_for,
 )
 
@@ -136,3 +143,93 @@ def test_device_type_files_are_checked(row: str, field: str) -> None:
     with pytest.raises(ValidationFailed) as caught:
         parse_device_types((header + row + "\n").encode())
     assert caught.value.field == field
+
+
+# --- batches -----------------------------------------------------------------------------------------
+
+
+def entry(**fields: Any) -> dict[str, Any]:
+    return fields
+
+
+def test_a_device_batch_is_split_into_entries_of_the_topics_device() -> None:
+    raw = body(readings=[entry(ts=TS, metrics={"water_level": 1}), entry(device_id="W1", ts=TS, metrics={})])
+    entries = split_message(raw, device_id="W1")
+    assert isinstance(entries, list)
+    assert [(e.position, e.device_id) for e in entries] == [(0, "W1"), (1, "W1")]
+    at = datetime(2026, 3, 1, 0, 0, tzinfo=UTC)
+    assert check_entry(entries[0], GAUGE) == Accepted("W1", at, None, (Reading("W1", "water_level", at, 1.0),))
+    refused = check_entry(entries[1], GAUGE)
+    assert isinstance(refused, Rejection) and (refused.reason, refused.field) == ("missing_metrics",
+                                                                               "readings[1].metrics")
+
+
+def test_a_refused_entry_names_its_place_in_the_batch() -> None:
+    raw = body(readings=[entry(ts=TS, metrics={"water_level": 1}), entry(ts=TS, metrics={"water_level": 500}),
+                         entry(ts="noon", metrics={"water_level": 1}), 7])
+    entries = split_message(raw, device_id="W1")
+    assert isinstance(entries, list)
+    checked = [check_entry(e, GAUGE) for e in entries]
+    assert isinstance(checked[0], Accepted)
+    assert [(c.reason, c.field) for c in checked[1:] if isinstance(c, Rejection)] == [
+        ("out_of_range", "readings[1].metrics.water_level"), ("bad_timestamp", "readings[2].ts"),
+        ("not_object", "readings[3]")]
+
+
+def test_a_gateways_entries_name_their_devices() -> None:
+    raw = body(readings=[entry(device_id="W1", ts=TS, metrics={"water_level": 1}),
+                         entry(ts=TS, metrics={"water_level": 1}), entry(device_id=5, ts=TS, metrics={})])
+    entries = split_message(raw, device_id=None)
+    assert isinstance(entries, list)
+    assert [e.device_id for e in entries] == ["W1", None, None]
+    problems = [entry_device_problem(e, None) for e in entries]
+    assert problems[0] is None
+    assert [(p.reason, p.field) for p in problems[1:] if p is not None] == [
+        ("missing_device", "readings[1].device_id"), ("missing_device", "readings[2].device_id")]
+
+
+def test_an_entry_for_another_device_on_a_device_topic_is_refused() -> None:
+    entries = split_message(body(readings=[entry(device_id="W2", ts=TS, metrics={"water_level": 1})]),
+                            device_id="W1")
+    assert isinstance(entries, list) and entries[0].device_id is None
+    problem = entry_device_problem(entries[0], "W1")
+    assert problem is not None and (problem.reason, problem.field) == ("foreign_device", "readings[0].device_id")
+
+
+@pytest.mark.parametrize(("raw", "device_id"), [
+    (body(readings=[]), "W1"),
+    (body(readings={"ts": TS}), "W1"),
+    (body(readings=[{}] * (MAX_READINGS + 1)), "W1"),
+    (body(ts=TS, metrics={"water_level": 1}), None),  # a gateway must send a batch
+])
+def test_a_batch_that_is_not_a_list_of_entries_is_refused_whole(raw: bytes, device_id: str | None) -> None:
+    refused = split_message(raw, device_id=device_id)
+    assert isinstance(refused, Rejection) and (refused.reason, refused.field) == ("bad_readings", "readings")
+
+
+def test_a_single_reading_parser_refuses_a_batch() -> None:
+    parsed = parse_payload("W1", body(readings=[entry(ts=TS, metrics={"water_level": 1})]), GAUGE)
+    assert isinstance(parsed, Rejection) and parsed.field == "readings"
+
+
+@pytest.mark.parametrize(("topic", "gateway_id"), [
+    ("cityops/v1/gateways/GW-1/telemetry", "GW-1"), ("cityops/v1/gateways//telemetry", None),
+    ("cityops/v1/gateways/a/b/telemetry", None), ("cityops/v1/GW-1/telemetry", None)])
+def test_gateway_topic_scheme(topic: str, gateway_id: str | None) -> None:
+    assert gateway_from_topic(topic) == gateway_id
+    assert device_from_topic(topic) is None or gateway_id is None
+    if gateway_id:
+        assert gateway_topic_for(gateway_id) == topic
+
+
+@given(items=st.lists(st.dictionaries(st.sampled_from(["device_id", "ts", "metrics", "seq"]) | st.text(max_size=6),
+                                      JSON_VALUES, max_size=4) | JSON_VALUES, max_size=4),
+       device_id=st.none() | st.just("W1"))
+def test_arbitrary_batches_never_raise(items: Any, device_id: str | None) -> None:
+    entries = split_message(json.dumps({"readings": items}).encode(), device_id=device_id)
+    if isinstance(entries, Rejection):
+        return
+    for e in entries:
+        problem = entry_device_problem(e, device_id)
+        checked = problem if problem is not None else check_entry(e, GAUGE)
+        assert isinstance(checked, Accepted | Rejection)

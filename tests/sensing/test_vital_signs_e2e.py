@@ -6,6 +6,7 @@ case. Also: a device that goes silent raises its offline warning, and clears it 
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from datetime import timedelta
 
@@ -15,7 +16,8 @@ from sqlalchemy import select
 from cityops.cases import service as cases
 from cityops.cases.models import Case
 from cityops.core.clock import FixedClock
-from cityops.indicators import alarms, flows
+from cityops.indicators import alarms, flows, service
+from cityops.indicators.evaluate import State, evaluate
 from cityops.indicators.models import Alarm
 from cityops.platform import Platform
 from cityops.sensing import ingest, offline
@@ -124,3 +126,29 @@ def test_a_silent_device_is_marked_offline_and_warned_about_until_it_reports_aga
     assert back.came_online
     (cleared,) = river_alarms(platform, "T-OFFLINE")
     assert cleared.status == "cleared" and cleared.peak_level == "yellow"
+
+
+def test_a_batch_of_readings_moves_the_alarm_as_its_readings_one_by_one_would(
+        platform: Platform, river_city: int) -> None:
+    values = [3.0, 3.3, 3.4, 4.1, 4.2, 4.3, 3.9, 3.1]
+    times = [T0 + timedelta(minutes=m) for m in range(len(values))]
+    raw = json.dumps({"readings": [{"ts": t.isoformat(), "metrics": {"water_level": v}}
+                                   for t, v in zip(times, values, strict=True)]}).encode()
+    result = ingest.ingest(platform, "WL-001", raw, source="test")
+    assert (result.readings, result.stored) == (8, 8)
+    # What the readings give one by one: red on the third reading at or above 4.0, held at 3.9 (above its
+    # 3.8 clear line), and yellow at 3.1 (yellow's 3.2 line held 5 minutes by then; 3.1 is not below 3.0).
+    with platform.db.session() as session:
+        thresholds = service.thresholds_for(session=session, indicator_code=RIVER, region_code=CITY)
+    assert thresholds is not None
+    state, changes = State(), []
+    for t, v in zip(times, values, strict=True):
+        state, step = evaluate(thresholds, state, t, v)
+        if step.changed:
+            changes.append(step.level)
+    assert changes == ["red", "yellow"]
+    (alarm,) = river_alarms(platform)
+    with platform.db.session() as session:
+        kinds = [e.kind for e in alarms.events(session=session, alarm_id=alarm.id)]
+    assert (alarm.level, alarm.peak_level, alarm.value, alarm.observed_at) == ("yellow", "red", 3.1, times[-1])
+    assert kinds == ["raised", "changed"]

@@ -15,7 +15,7 @@ announces `cityops.sensing.device_status`, as the offline job does when one goes
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Final, NamedTuple
@@ -88,24 +88,25 @@ def ingest(platform: Platform, device_id: str, raw: bytes, *, source: str) -> In
 
 
 def ingest_gateway(platform: Platform, gateway_id: str, raw: bytes, *, source: str,
-                   allowed: set[str] | None = None) -> IngestResult:
-    """Store one gateway message's readings; one transaction. `allowed`: the only devices the caller may send
-    for (others are refused as unknown, so ids outside a caller's region cannot be probed); None = any."""
-    return ingest_many(platform, [Inbound(gateway_id, raw, True)], source=source, allowed=allowed)[0]
+                   in_scope: Callable[[str], bool] | None = None) -> IngestResult:
+    """Store one gateway message's readings; one transaction. `in_scope(region_code)`: whether the caller may
+    send for a device there (others are refused as unknown, so ids outside a caller's region cannot be
+    probed); None = any."""
+    return ingest_many(platform, [Inbound(gateway_id, raw, True)], source=source, in_scope=in_scope)[0]
 
 
 def ingest_many(platform: Platform, messages: Sequence[tuple[str, bytes] | Inbound], *, source: str,
-                evaluate: bool = True, allowed: set[str] | None = None) -> list[IngestResult]:
+                evaluate: bool = True, in_scope: Callable[[str], bool] | None = None) -> list[IngestResult]:
     """Messages ((device_id, raw bytes) pairs or Inbound), in order, in one transaction; one result per message.
     Newly stored readings are evaluated against the vital-sign indicators in the same transaction (unless
-    `evaluate`)."""
+    `evaluate`). `in_scope`: as for ingest_gateway."""
     if not messages:
         return []
     inbound = [m if isinstance(m, Inbound) else Inbound(m[0], m[1]) for m in messages]
     with platform.uow() as uow:
         now = uow.clock.now()
         split = [split_message(m.raw, device_id=None if m.gateway else m.sender) for m in inbound]
-        devices = _known_devices(uow.session, inbound, split, allowed)
+        devices = _known_devices(uow.session, inbound, split, in_scope)
         batch = _Batch(devices, device_types())
         results = [batch.take(m, entries) for m, entries in zip(inbound, split, strict=True)]
         for message, result in zip(inbound, results, strict=True):
@@ -182,16 +183,17 @@ def _named_device(entry: Entry, topic_device: str | None) -> str | None:
 
 
 def _known_devices(session: Session, inbound: list[Inbound], split: list[list[Entry] | Rejection],
-                   allowed: set[str] | None) -> dict[str, HeardDevice]:
-    """The registered devices the batch names, by id. Only well-formed ids are looked up: a topic can carry
-    anything, including NUL, which PostgreSQL refuses."""
+                   in_scope: Callable[[str], bool] | None) -> dict[str, HeardDevice]:
+    """The registered devices the batch names (and the caller may send for), by id. Only well-formed ids are
+    looked up: a topic can carry anything, including NUL, which PostgreSQL refuses."""
     wanted = {m.sender for m in inbound if not m.gateway}
     for entries in split:
         if not isinstance(entries, Rejection):
             wanted.update(e.device_id for e in entries if e.device_id is not None)
-    if allowed is not None:
-        wanted &= allowed
-    return service.heard_devices(session=session, device_ids=[d for d in wanted if _DEVICE_ID.fullmatch(d)])
+    found = service.heard_devices(session=session, device_ids=[d for d in wanted if _DEVICE_ID.fullmatch(d)])
+    if in_scope is None:
+        return found
+    return {d: device for d, device in found.items() if in_scope(device.region_code)}
 
 
 def _mark_heard(uow: UnitOfWork, devices: dict[str, HeardDevice], heard: list[str], now: datetime) -> list[str]:

@@ -29,10 +29,32 @@ class DeviceInput:
         return f"{self.origin}.{name}" if self.origin else name
 
 
+class RefusalOut(BaseModel):
+    """One refused entry of a batch (`position` in `readings`); it is also in the dead letters."""
+
+    position: int | None
+    device_id: str | None
+    reason: str
+    field: str | None
+    detail: str
+
+
 class IngestOut(BaseModel):
+    """`readings`: of the accepted entries; `stored`: those new (a repeat stores 0); `refused`: entries refused."""
+
     device_id: str
     accepted: bool
     stored: int
     reason: str | None = None
     detail: str | None = None
     field: str | None = None
+    readings: int = 0
+    refused: list[RefusalOut] = []
+
+
+class GatewayIngestOut(BaseModel):
+    gateway_id: str
+    accepted: bool
+    readings: int
+    stored: int
+    refused: list[RefusalOut] = []
