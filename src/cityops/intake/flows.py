@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from cityops.core import bulk
 from cityops.core import photos as photo_store
 from cityops.core.errors import ValidationFailed
+from cityops.core.models import OutboxMessage
 from cityops.core.uow import UnitOfWork
 from cityops.intake import service
 from cityops.intake.schemas import ReportIn
@@ -70,6 +72,7 @@ def _store(uow: UnitOfWork, rows: list[dict[str, Any]]) -> list[Receipt]:
     for public_id, created in stored:
         if created:
             uow.publish(RECEIVED_SUBJECT, {"report": public_id}, key=f"report.received:{public_id}")
+    bulk.insert_pending(uow.session, (OutboxMessage,))  # one multi-row INSERT, no ids asked back
     return [Receipt(public_id=public_id, duplicate=not created) for public_id, created in stored]
 
 

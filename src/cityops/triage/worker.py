@@ -13,10 +13,8 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, cast
 
 import structlog
-from sqlalchemy import Table, insert, inspect
 from sqlalchemy.orm import Session
 
 from cityops.audit.models import AuditRecord
@@ -26,6 +24,7 @@ from cityops.cases import service as case_service
 from cityops.cases.models import Case, CaseTask, CaseTransition
 from cityops.cases.states import Action
 from cityops.catalog import service as catalog
+from cityops.core import bulk
 from cityops.core.bus.base import Handler, Message
 from cityops.core.db import Base
 from cityops.core.models import DeadLetter, OutboxMessage
@@ -75,7 +74,7 @@ def process_pending(platform: Platform, *, limit: int = BATCH) -> BatchResult:
     try:
         with platform.uow() as uow, uow.session.no_autoflush:  # written once, at the commit
             result = _batch(uow, platform, limit)
-            _insert_log_rows(uow.session)
+            bulk.insert_pending(uow.session, NEW_ROWS)  # the reports' and joined cases' changes go at the commit
             uow.commit()
             return result
     except Exception:
@@ -118,42 +117,8 @@ def _batch(uow: UnitOfWork, platform: Platform, limit: int) -> BatchResult:
     return result
 
 
-# Rows a batch only ever adds and never reads back: its timeline, tasks, audit records and outbox messages.
-LOG_ROWS: tuple[type[Base], ...] = (CaseTransition, CaseTask, AuditRecord, OutboxMessage)
-
-
-def _insert_log_rows(session: Session) -> None:
-    """Writes the batch's new log rows as plain multi-row INSERTs instead of through the ORM's flush.
-
-    A batch of 200 reports adds some 2,000 of them. The flush asks the database for each generated id back
-    (RETURNING, in one statement of hundreds of rows that the driver must parse anew every time) and registers
-    every row in the session: together most of the worker's time per report. Nothing reads them back here, so
-    they are taken out of the session and inserted table by table in the order they were added (their ids
-    and the audit chain come out as the flush would give them), after the cases they refer to."""
-    pending = sorted((obj for obj in session.new if isinstance(obj, LOG_ROWS)),
-                     key=lambda obj: inspect(obj).insert_order or 0)
-    for obj in pending:
-        session.expunge(obj)
-    session.flush()  # the cases and reports first: the log rows refer to them
-    rows: dict[type[Base], list[dict[str, object]]] = {}
-    for obj in pending:
-        rows.setdefault(type(obj), []).append(_column_values(obj))
-    for model in LOG_ROWS:
-        if model in rows:
-            session.execute(insert(cast(Table, model.__table__)), rows[model])
-
-
-def _column_values(obj: Base) -> dict[str, object]:
-    """The row's values by column; a generated id left out, so the database assigns it."""
-    values = inspect(obj).dict
-    generated = cast(Table, type(obj).__table__).autoincrement_column
-    return {column.key: values.get(attr) for attr, column in _columns(type(obj))
-            if not (column is generated and values.get(attr) is None)}
-
-
-@functools.cache
-def _columns(model: type[Base]) -> list[tuple[str, Any]]:
-    return [(prop.key, prop.columns[0]) for prop in inspect(model).column_attrs]
+# What a batch only adds and never reads back once decided, each after the rows it refers to.
+NEW_ROWS: tuple[type[Base], ...] = (Case, CaseTransition, CaseTask, AuditRecord, OutboxMessage)
 
 
 def _count(result: BatchResult, outcome: str) -> None:
