@@ -120,6 +120,36 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU seconds the processes have used so far (Linux /proc; 0 for one that is gone)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine has been busy (all cores; Linux /proc/stat)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    return (sum(values) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")  # minus idle and iowait
+
+
+def postgres_pids() -> list[int]:
+    """PostgreSQL's processes on this machine (its backends serve the servers under test)."""
+    pids = []
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            if comm.read_text().strip() == "postgres":
+                pids.append(int(comm.parent.name))
+        except OSError:
+            continue
+    return pids
+
+
 def start_profilers(processes: list[subprocess.Popen[bytes]], out_dir: Path,
                     seconds: float) -> list[subprocess.Popen[bytes]]:
     """py-spy on the API's worker processes and the triage workers for `seconds`, on-CPU samples only."""
@@ -170,10 +200,15 @@ def case_lag(url: str, timeout_s: float) -> dict[str, float | int]:
             if pending == 0:
                 break
             time.sleep(0.2)
+        # A report that opened its case: that case's receive; one fused into an open case: its own attach_report
+        # (the case it joined may be older than the report).
         rows = conn.execute(
             text(
-                "SELECT r.received_at, t.at, c.department_id FROM reports r JOIN cases c ON c.id = r.case_id "
-                "JOIN case_transitions t ON t.case_id = c.id AND t.action = 'receive'"
+                "SELECT r.received_at, COALESCE(a.at, t.at), c.department_id FROM reports r "
+                "JOIN cases c ON c.id = r.case_id "
+                "JOIN case_transitions t ON t.case_id = c.id AND t.action = 'receive' "
+                "LEFT JOIN case_transitions a ON a.case_id = c.id AND a.action = 'attach_report' "
+                "AND a.data->>'report' = r.public_id"
             )
         ).all()
         total = conn.execute(text("SELECT count(*) FROM reports")).scalar_one()
@@ -203,6 +238,9 @@ def main() -> None:
     parser.add_argument("--bus-url", default="memory://")
     parser.add_argument("--worker-processes", type=int, default=1,
                         help="triage worker processes; 0 measures intake alone (no case lag)")
+    parser.add_argument("--reconnect", action="store_true",
+                        help="a new connection per request (baseline too), so the API processes share the load; "
+                             "kept-alive connections may all land on one of them")
     parser.add_argument("--profile", type=Path, default=None,
                         help="a folder: py-spy samples each server process during the report phase")
     args = parser.parse_args()
@@ -232,9 +270,14 @@ def main() -> None:
                 concurrency=args.concurrency,
                 seconds=args.seconds / 2,
                 ok_statuses={200},
+                reconnect=args.reconnect,
             )
         )
         profilers = start_profilers(processes, args.profile, args.seconds) if args.profile else []
+        groups = {"api": _children(processes[0].pid), "worker": [p.pid for p in processes[1:]],
+                  "postgresql": postgres_pids(), "load_generator": [os.getpid()]}
+        cpu_before = {name: cpu_seconds(pids) for name, pids in groups.items()}
+        busy_before = machine_busy_seconds()
         reports = asyncio.run(
             run(
                 "127.0.0.1",
@@ -243,8 +286,13 @@ def main() -> None:
                 concurrency=args.concurrency,
                 seconds=args.seconds,
                 ok_statuses={201},
+                reconnect=args.reconnect,
             )
         )
+        # Where the machine's time went while reports came in: cores busy per group of processes.
+        cpu = {name: round((cpu_seconds(pids) - cpu_before[name]) / reports.elapsed_s, 2)
+               for name, pids in groups.items()}
+        cpu["machine"] = round((machine_busy_seconds() - busy_before) / reports.elapsed_s, 2)
         for profiler in profilers:
             profiler.wait(timeout=60)
         lag = case_lag(url, timeout_s=120) if args.worker_processes else {}
@@ -271,6 +319,8 @@ def main() -> None:
                 "p99_ms": reports.percentile_ms(99),
                 "baseline_healthz_per_s": round(trivial.ok / trivial.elapsed_s, 1),
                 "baseline_healthz_p99_ms": trivial.percentile_ms(99),
+                "reconnect": args.reconnect,
+                "cores_busy_during_reports": cpu,
                 **lag,
                 "machine": machine(),
             },
