@@ -2,13 +2,17 @@
 report becomes a routed case. Prints one JSON object.
 
     python bench/intake.py [--db-url postgresql+psycopg://postgres@127.0.0.1:5432/test] [--seconds 20]
-                           [--concurrency 32] [--api-workers 2] [--bus-url memory://] [--profile DIR]
+                           [--concurrency 32] [--api-workers 2] [--worker-processes 1] [--rate N] [--reconnect]
+                           [--bus-url memory://] [--profile DIR]
 
 It creates its own schema (PostgreSQL) or file (SQLite), loads the demo city, starts `uvicorn` with
 --api-workers processes (CITYOPS_RUN_WORKERS=false) and one `cityops worker` process, and measures, in the same
 run, GET /healthz of the same server as the baseline: the most any endpoint of this server does here.
 With --profile DIR, py-spy (pip install py-spy) samples every server process during the report phase alone and
 writes one collapsed-stack file per process there (on-CPU samples only), to see where a report's time goes.
+By default the clients send as fast as they are answered (the most intake accepts); with --rate N they send N
+reports a second whatever the answers (latency counted from when each was due), which shows the case lag at a
+rate the worker can keep up with. `cores_busy_during_reports` says where the machine's CPU went meanwhile.
 """
 
 from __future__ import annotations
@@ -25,10 +29,11 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from fixtures import free_port, fresh_database
-from loadgen import get, post, run
+from loadgen import READ_BUFFER, LoadResult, get, post, read_response, run
 from machine import machine
 from sqlalchemy import create_engine, text
 
@@ -169,7 +174,7 @@ def report_bodies(codes: list[str], n_points: int = 500) -> list[tuple[float, fl
     return [(118.02 + rng.random() * 0.1, 36.78 + rng.random() * 0.06) for _ in range(n_points)]
 
 
-def make_report_request(key: str, codes: list[str], run_id: str) -> object:
+def make_report_request(key: str, codes: list[str], run_id: str) -> Callable[[int], bytes]:
     points = report_bodies(codes)
     rng = random.Random(2)
 
@@ -187,6 +192,39 @@ def make_report_request(key: str, codes: list[str], run_id: str) -> object:
         return post("/api/v1/reports", json.dumps(body, ensure_ascii=False).encode(), "127.0.0.1", {"X-API-Key": key})
 
     return build
+
+
+async def paced(port: int, make_request: Callable[[int], bytes], *, rate: float, concurrency: int, seconds: float,
+                ok_statuses: set[int]) -> LoadResult:
+    """Reports at a fixed rate (open loop) over `concurrency` kept-alive connections: the i-th report is due at
+    i / rate seconds and sent then, or as soon as a connection is free. Its latency counts from when it was due,
+    so a server that falls behind shows it in p99 instead of slowing the sender down."""
+    result = LoadResult()
+    started = time.perf_counter()
+    total, taken = int(rate * seconds), [0]
+
+    async def client() -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=READ_BUFFER)
+        try:
+            while taken[0] < total:
+                taken[0] += 1
+                n = taken[0]  # other clients move the counter on while this one waits
+                due = started + (n - 1) / rate
+                if (wait := due - time.perf_counter()) > 0:
+                    await asyncio.sleep(wait)
+                writer.write(make_request(n))
+                status = await read_response(reader)
+                result.latencies_s.append(time.perf_counter() - due)
+                result.sent += 1
+                result.statuses[status] = result.statuses.get(status, 0) + 1
+                result.ok += status in ok_statuses
+                result.errors += status not in ok_statuses
+        finally:
+            writer.close()
+
+    await asyncio.gather(*(client() for _ in range(concurrency)))
+    result.elapsed_s = time.perf_counter() - started
+    return result
 
 
 def case_lag(url: str, timeout_s: float) -> dict[str, float | int]:
@@ -238,6 +276,9 @@ def main() -> None:
     parser.add_argument("--bus-url", default="memory://")
     parser.add_argument("--worker-processes", type=int, default=1,
                         help="triage worker processes; 0 measures intake alone (no case lag)")
+    parser.add_argument("--rate", type=float, default=None,
+                        help="send reports at this many per second (open loop) instead of as fast as answered: "
+                             "the lag at a rate the whole pipeline can keep up with")
     parser.add_argument("--reconnect", action="store_true",
                         help="a new connection per request (baseline too), so the API processes share the load; "
                              "kept-alive connections may all land on one of them")
@@ -256,7 +297,7 @@ def main() -> None:
             run(
                 "127.0.0.1",
                 port,
-                make_report_request(key, codes, "warm" + run_id),  # type: ignore[arg-type]
+                make_report_request(key, codes, "warm" + run_id),
                 concurrency=4,
                 seconds=2,
                 ok_statuses={201},
@@ -278,17 +319,13 @@ def main() -> None:
                   "postgresql": postgres_pids(), "load_generator": [os.getpid()]}
         cpu_before = {name: cpu_seconds(pids) for name, pids in groups.items()}
         busy_before = machine_busy_seconds()
-        reports = asyncio.run(
-            run(
-                "127.0.0.1",
-                port,
-                make_report_request(key, codes, run_id),  # type: ignore[arg-type]
-                concurrency=args.concurrency,
-                seconds=args.seconds,
-                ok_statuses={201},
-                reconnect=args.reconnect,
-            )
-        )
+        request = make_report_request(key, codes, run_id)
+        if args.rate:
+            reports = asyncio.run(paced(port, request, rate=args.rate, concurrency=args.concurrency,
+                                        seconds=args.seconds, ok_statuses={201}))
+        else:
+            reports = asyncio.run(run("127.0.0.1", port, request, concurrency=args.concurrency,
+                                      seconds=args.seconds, ok_statuses={201}, reconnect=args.reconnect))
         # Where the machine's time went while reports came in: cores busy per group of processes.
         cpu = {name: round((cpu_seconds(pids) - cpu_before[name]) / reports.elapsed_s, 2)
                for name, pids in groups.items()}
@@ -320,6 +357,7 @@ def main() -> None:
                 "baseline_healthz_per_s": round(trivial.ok / trivial.elapsed_s, 1),
                 "baseline_healthz_p99_ms": trivial.percentile_ms(99),
                 "reconnect": args.reconnect,
+                "rate_target_per_s": args.rate,
                 "cores_busy_during_reports": cpu,
                 **lag,
                 "machine": machine(),
