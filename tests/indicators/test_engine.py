@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from cityops.cases.models import Case
@@ -12,6 +14,7 @@ from cityops.core.clock import FixedClock
 from cityops.core.models import OutboxMessage
 from cityops.indicators import alarms, engine
 from cityops.indicators.engine import Observation
+from cityops.indicators.evaluate import Rule, State, ThresholdSet, evaluate
 from cityops.indicators.models import Alarm, Indicator, IndicatorState, Threshold
 from cityops.intake import flows as intake
 from cityops.intake.models import Report
@@ -187,3 +190,39 @@ def test_overdue_cases_above_the_line_raise_an_alarm_and_a_report_for_the_city(p
     assert (alarm.source_key, alarm.region_code, alarm.value, alarm.lng) == (f"stat:{OVERDUE}:{CITY}", CITY, 3.0, None)
     (report,) = sensor_reports(platform)
     assert (report.address, report.category_code, report.channel_report_id) == ("淄博市", None, f"alarm:{alarm.id}")
+
+
+# --- a group of values in one batch ----------------------------------------------------------------------
+
+
+def _one_by_one(thresholds: ThresholdSet, values: list[tuple[int, float]]
+                ) -> tuple[State, list[tuple[str, str, str, bool]], list[tuple[int, str]]]:
+    """What evaluating the values one at a time gives: end state, (level, previous, reason, stale) per value,
+    and the (position, level) of the steps that touch the alarm."""
+    state, seen, steps = State(), [], []
+    for minute, value in values:
+        ts = start(minute)
+        stale = state.last_ts is not None and ts <= state.last_ts
+        state, result = evaluate(thresholds, state, ts, value)
+        seen.append((result.level, result.previous, result.reason, stale))
+        if not stale:
+            steps.append((len(seen) - 1, result))
+    touching = [(p, r.level) for n, (p, r) in enumerate(steps)
+                if r.level != r.previous or (n == len(steps) - 1 and r.level != "none")]
+    return state, seen, touching
+
+
+@given(values=st.lists(st.tuples(st.integers(0, 30), st.sampled_from([1.0, 2.9, 3.0, 3.2, 3.5, 3.7, 4.0, 4.5])),
+                       max_size=25),
+       thresholds=st.sampled_from([
+           ThresholdSet((Rule("yellow", "above", 3.2, 3.0), Rule("red", "above", 4.0, 3.8, repetitions=3))),
+           ThresholdSet((Rule("blue", "above", 2.9, 2.5, duration_s=300),)),
+           ThresholdSet((Rule("blue", "below", 3.0, 3.5), Rule("red", "below", 1.0, 2.0)))]))
+def test_a_groups_values_in_one_batch_evaluate_as_they_would_one_by_one(
+        values: list[tuple[int, float]], thresholds: ThresholdSet) -> None:
+    group = [gauge(value, minute) for minute, value in values]
+    state, results, steps = engine._evaluate_group(State(), thresholds, group)
+    expected_state, expected, expected_touching = _one_by_one(thresholds, values)
+    assert state == expected_state
+    assert [(r.level, r.previous, r.reason, r.stale) for r in results] == expected
+    assert [(p, e.level) for p, _, e in engine._alarm_steps(steps)] == expected_touching

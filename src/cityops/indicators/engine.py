@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from cityops.cases import flows as cases
 from cityops.core.uow import UnitOfWork
 from cityops.indicators import alarms, service
-from cityops.indicators.evaluate import Level, State, ThresholdSet, evaluate, rank
+from cityops.indicators.evaluate import Level, State, ThresholdSet, evaluate, quiet_reason, rank
 from cityops.indicators.evaluate import Result as Evaluation
 from cityops.indicators.models import Alarm, Indicator, IndicatorState, Threshold
 from cityops.indicators.statistics import case_statistic
@@ -170,19 +170,35 @@ def _thresholds(session: Session, observations: Sequence[Observation]
 
 def _evaluate_group(state: State, thresholds: ThresholdSet, group: Sequence[Observation]
                     ) -> tuple[State, list[Result], list[_Step]]:
-    """One source's values in order: the end state, a result per value, and the evaluated (not stale) steps."""
+    """One source's values in order: the end state, a result per value, and the evaluated (not stale) steps
+    that can touch the alarm.
+
+    A quiet value (no level held, no line reached) is what `evaluate` would make of it (level none, streaks
+    broken, its time kept), taken short: its step is left out, as one that stays at none never touches the
+    alarm, and the step before a quiet one always ends at none, so leaving it out changes no other step's
+    part either (_alarm_steps)."""
     results: list[Result] = []
     steps: list[_Step] = []
+    quiet_since: datetime | None = None  # the time of the last quiet value, not yet folded into `state`
     for obs in group:
-        if state.last_ts is not None and obs.ts <= state.last_ts:
+        last_ts = quiet_since or state.last_ts
+        if last_ts is not None and obs.ts <= last_ts:
             # Redelivered or late: evaluate ignores it, and the alarm must not show an older value either.
             results.append(Result(obs.indicator_code, obs.source_key, state.level, state.level,
                                   "旧读数，已忽略 / stale reading, ignored", stale=True))
             continue
+        if state.level == "none" and not thresholds.any_triggered(obs.value):
+            quiet_since = obs.ts
+            results.append(Result(obs.indicator_code, obs.source_key, "none", "none", quiet_reason(obs.value)))
+            continue
+        if quiet_since is not None:
+            state, quiet_since = State("none", {}, quiet_since), None
         state, evaluation = evaluate(thresholds, state, obs.ts, obs.value)
         results.append(Result(obs.indicator_code, obs.source_key, evaluation.level, evaluation.previous,
                               evaluation.reason))
         steps.append((len(results) - 1, obs, evaluation))
+    if quiet_since is not None:
+        state = State("none", {}, quiet_since)
     return state, results, steps
 
 

@@ -158,7 +158,7 @@ def evaluate(thresholds: ThresholdSet, state: State, ts: datetime, value: float)
         return state, Result(state.level, state.level, value, ts, "旧读数，已忽略 / stale reading, ignored")
     if state.level == "none" and not thresholds.any_triggered(value):
         # The common case, taken short: no level held and no line reached, so no streak survives either.
-        return State("none", {}, ts), Result("none", "none", value, ts, f"{value:g} 正常 / normal")
+        return State("none", {}, ts), Result("none", "none", value, ts, quiet_reason(value))
     streaks = _streaks(thresholds, state, ts, value)
     entered = [r for r in thresholds.rules if _entered(r, streaks.get(r.level), ts)]
     held = [r for r in thresholds.rules if rank(r.level) <= rank(state.level) and not r.cleared(value)]
@@ -166,6 +166,11 @@ def evaluate(thresholds: ThresholdSet, state: State, ts: datetime, value: float)
     level: Level = top.level if top else "none"
     new_state = replace(state, level=level, streaks=streaks, last_ts=ts)
     return new_state, Result(level, state.level, value, ts, _reason(top, state.level, level, value, thresholds))
+
+
+def quiet_reason(value: float) -> str:
+    """The reason given for a value with no level held and none reached."""
+    return f"{value:g} 正常 / normal"
 
 
 def _streaks(thresholds: ThresholdSet, state: State, ts: datetime, value: float) -> dict[str, Streak]:
@@ -188,7 +193,7 @@ def _reason(top: Rule | None, previous: Level, level: Level, value: float, thres
     if top is None:
         lowest = thresholds.rules[0]
         if previous == "none":
-            return f"{value:g} 正常 / normal"
+            return quiet_reason(value)
         return f"{value:g} 已越过解除线 {lowest.clear_value:g} / past the clear line {lowest.clear_value:g}"
     name = LEVEL_NAMES[level]
     if top.triggered(value):

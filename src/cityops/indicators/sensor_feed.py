@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final, NamedTuple
+from typing import Final, Protocol
 
 from cityops.indicators.engine import Observation
 
@@ -56,11 +56,20 @@ class SensorIndicator:
         return device.region_code.startswith(self.region_prefix)
 
 
-class StoredReading(NamedTuple):
-    device_id: str
-    metric: str
-    ts: datetime
-    value: float
+class StoredReading(Protocol):
+    """A reading as stored (sensing's payload.Reading is one; this domain does not import sensing)."""
+
+    @property
+    def device_id(self) -> str: ...
+
+    @property
+    def metric(self) -> str: ...
+
+    @property
+    def ts(self) -> datetime: ...
+
+    @property
+    def value(self) -> float: ...
 
 
 def device_source(device_id: str) -> str:

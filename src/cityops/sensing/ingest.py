@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from cityops.core.uow import UnitOfWork
 from cityops.indicators import engine, vitals
-from cityops.indicators.sensor_feed import DeviceInfo, StoredReading
+from cityops.indicators.sensor_feed import DeviceInfo
 from cityops.platform import Platform
 from cityops.sensing import service
 from cityops.sensing.device_types import DeviceType, device_types
@@ -113,7 +113,7 @@ def ingest_many(platform: Platform, messages: Sequence[tuple[str, bytes] | Inbou
             for refusal in result.refused:
                 _dead_letter(uow.session, message, refusal, source=source, at=now)
         back = _mark_heard(uow, devices, batch.heard, now)
-        stored = service.add_readings(session=uow.session, readings=batch.readings)
+        stored = service.insert_readings(session=uow.session, readings=batch.readings)
         crossed = _evaluate(uow, platform, devices, batch.heard, back, batch.readings, stored, now) if evaluate else []
         uow.commit()
     if crossed:
@@ -217,7 +217,7 @@ def _came_online(results: list[IngestResult], back: list[str], first_message: di
 
 
 def _evaluate(uow: UnitOfWork, platform: Platform, devices: dict[str, HeardDevice], heard: list[str],
-              back: list[str], readings: list[Reading], stored: set[tuple[str, str, datetime]],
+              back: list[str], readings: list[Reading], stored: set[tuple[str, str, datetime]] | None,
               now: datetime) -> list[int]:
     """The vital signs of what was newly stored (a redelivery is not evaluated twice), and the end of the offline
     warning of a device that came back. Returns the alarms to turn into reports after the commit."""
@@ -231,26 +231,27 @@ def _evaluate(uow: UnitOfWork, platform: Platform, devices: dict[str, HeardDevic
     return engine.case_alarms(outcome)
 
 
-def _fresh(readings: list[Reading], stored: set[tuple[str, str, datetime]]) -> list[StoredReading]:
-    """The readings stored now, in order; of two copies of one in the batch, the first."""
-    if len(stored) == len(readings):  # the common case: everything was new, and nothing repeated
-        return [StoredReading(*r) for r in readings]
+def _fresh(readings: list[Reading], stored: set[tuple[str, str, datetime]] | None) -> list[Reading]:
+    """The readings stored now, in order (`stored` None: all of them); of two copies in the batch, the first."""
+    if stored is None:
+        return readings
     fresh = set(stored)
-    new: list[StoredReading] = []
+    new: list[Reading] = []
     for r in readings:
         key = (r.device_id, r.metric, r.ts)
         if key in fresh:
             fresh.discard(key)
-            new.append(StoredReading(*r))
+            new.append(r)
     return new
 
 
 def _count_stored(results: list[IngestResult], readings: list[Reading],
-                  stored: set[tuple[str, str, datetime]]) -> list[IngestResult]:
+                  stored: set[tuple[str, str, datetime]] | None) -> list[IngestResult]:
     """`stored` per message: its readings that were new. A redelivered message is accepted and stores 0; of two
-    copies in one batch the first stores them. `readings` are the accepted entries' readings, in order."""
-    if len(stored) == len(readings):
-        return results  # every reading was new: each message stored all it was accepted for
+    copies in one batch the first stores them. `readings` are the accepted entries' readings, in order; `stored`
+    None: every one was new, so each message stored all it was accepted for."""
+    if stored is None:
+        return results
     fresh = set(stored)
     position = 0
     counted = []

@@ -167,6 +167,15 @@ def watched_devices(*, session: Session) -> Sequence[Device]:
 # --- readings -------------------------------------------------------------------------------------
 
 
+def insert_readings(*, session: Session, readings: Sequence[Reading]) -> set[tuple[str, str, datetime]] | None:
+    """add_readings for ingestion: None when every reading was new and none repeated another (the common case,
+    told by the row count on PostgreSQL), so ingestion builds no set of keys."""
+    if readings and _is_postgresql(session):
+        return _add_readings_postgresql(session, readings, keys_if_all_new=False)
+    stored = add_readings(session=session, readings=readings)
+    return None if len(stored) == len(readings) else stored
+
+
 def add_readings(*, session: Session, readings: Sequence[Reading]) -> set[tuple[str, str, datetime]]:
     """Insert readings, skipping any already stored (same device, metric and ts: a redelivered message), also
     repeats within `readings`. Returns the (device_id, metric, ts) keys stored now.
@@ -176,7 +185,9 @@ def add_readings(*, session: Session, readings: Sequence[Reading]) -> set[tuple[
     if not readings:
         return set()
     if _is_postgresql(session):
-        return _add_readings_postgresql(session, readings)
+        stored = _add_readings_postgresql(session, readings, keys_if_all_new=True)
+        assert stored is not None
+        return stored
     dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = (dialect_insert(SensorReading)
                  .on_conflict_do_nothing(index_elements=["device_id", "metric", "ts"])
@@ -195,12 +206,13 @@ _INSERT_READINGS_PG: Final = ("INSERT INTO readings (device_id, metric, ts, valu
                               "value FROM readings_in ON CONFLICT (device_id, metric, ts) DO NOTHING")
 
 
-def _add_readings_postgresql(session: Session, readings: Sequence[Reading]) -> set[tuple[str, str, datetime]]:
-    """Usually every reading is new and the row count says so; when it does not (a redelivery), the insert is
-    undone to its savepoint and made again returning the keys it stored."""
+def _add_readings_postgresql(session: Session, readings: Sequence[Reading], *, keys_if_all_new: bool
+                             ) -> set[tuple[str, str, datetime]] | None:
+    """Usually every reading is new and the row count says so (None, unless `keys_if_all_new`); when it does not
+    (a redelivery, or a reading twice in the batch), the insert is undone to its savepoint and made again
+    returning the keys it stored."""
     connection = session.connection().connection.driver_connection
     assert connection is not None
-    keys = {(r.device_id, r.metric, r.ts) for r in readings}
     with connection.cursor() as cursor:
         cursor.execute(_READINGS_IN_PG)
         cursor.execute("DELETE FROM readings_in")  # empty (it empties at commit) unless called twice in a transaction
@@ -210,12 +222,15 @@ def _add_readings_postgresql(session: Session, readings: Sequence[Reading]) -> s
                 copy.write_row(reading)
         cursor.execute("SAVEPOINT readings_in")
         cursor.execute(_INSERT_READINGS_PG)
-        if cursor.rowcount != len(keys):
+        stored: set[tuple[str, str, datetime]] | None = None
+        if cursor.rowcount != len(readings):
             cursor.execute("ROLLBACK TO SAVEPOINT readings_in")
             cursor.execute(_INSERT_READINGS_PG + " RETURNING device_id, metric, ts")
-            keys = {(device_id, metric, ts) for device_id, metric, ts in cursor.fetchall()}
+            stored = {(device_id, metric, ts) for device_id, metric, ts in cursor.fetchall()}
+        elif keys_if_all_new:
+            stored = {(r.device_id, r.metric, r.ts) for r in readings}
         cursor.execute("RELEASE SAVEPOINT readings_in")
-    return keys
+    return stored
 
 
 def add_dead_letter(*, session: Session, source: str, subject: str, key: str | None, raw: bytes, error: str,
