@@ -2,7 +2,7 @@
 of the same broker to a trivial subscriber, measured in the same run. Prints one JSON object.
 
     python bench/sensing.py [--db-url postgresql+psycopg://postgres@127.0.0.1:5432/test] [--messages 20000]
-                            [--readings-per-message 10] [--devices 2000] [--consumers 1]
+                            [--readings-per-message 10] [--devices 2000] [--consumers 2] [--batch-max 2000]
 
 - A private Mosquitto on a free port with an unbounded per-subscriber queue (the default 1,000 would drop what a
   slow consumer has not taken yet, and the point is to measure the consumer, not the drops).
@@ -196,7 +196,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=20_000)
     parser.add_argument("--readings-per-message", type=int, default=10)
     parser.add_argument("--devices", type=int, default=2_000)
-    parser.add_argument("--consumers", type=int, default=1)
+    parser.add_argument("--consumers", type=int, default=2)
     parser.add_argument("--batch-max", type=int, default=2_000, help="messages per ingestion batch")
     args = parser.parse_args()
     per_message = args.readings_per_message

@@ -53,17 +53,32 @@ def open_alarms(*, session: Session, keys: Sequence[tuple[str, str]]) -> dict[tu
     return found
 
 
+def new_alarm(*, indicator_code: str, source_key: str, region_code: str, lng: float | None, lat: float | None,
+              result: Result) -> Alarm:
+    """The alarm a result raises, not yet added: a batch adds the ones it raises and inserts them together,
+    then hands each to apply_evaluation as `prepared`."""
+    return Alarm(open_key=open_key(source_key, indicator_code), indicator_code=indicator_code,
+                 source_key=source_key, region_code=region_code, lng=lng, lat=lat, level=result.level,
+                 peak_level=result.level, status="active", value=result.value, reason=result.reason,
+                 raised_at=result.ts, observed_at=result.ts, level_changed_at=result.ts)
+
+
 def apply_evaluation(uow: UnitOfWork, *, indicator_code: str, source_key: str,
                      region_code: str, lng: float | None, lat: float | None, result: Result,
-                     known: Alarm | None = None, looked_up: bool = False) -> Alarm | None:
+                     known: Alarm | None = None, looked_up: bool = False,
+                     prepared: Alarm | None = None) -> Alarm | None:
     """Raise, update or clear the open alarm of (source, indicator) to match an evaluation result.
     Returns the alarm touched (None when nothing is open and nothing is raised). With `looked_up`, `known` is
-    the open alarm the caller already holds locked (open_alarms), or None when there is none."""
+    the open alarm the caller already holds locked (open_alarms), or None when there is none; `prepared` is the
+    new_alarm of this result, already stored, to raise when none is open."""
     session = uow.session
     alarm = known if looked_up else get_open(session=session, source_key=source_key, indicator_code=indicator_code)
     if alarm is None:
         if result.level == "none":
             return None
+        if prepared is not None:
+            _record(uow, prepared, "raised", result.ts, actor=None)
+            return prepared
         return _raise(uow, indicator_code, source_key, region_code, lng, lat, result)
     alarm.value, alarm.observed_at = result.value, result.ts
     if result.level == "none":
@@ -75,10 +90,8 @@ def apply_evaluation(uow: UnitOfWork, *, indicator_code: str, source_key: str,
 
 def _raise(uow: UnitOfWork, indicator_code: str, source_key: str, region_code: str, lng: float | None,
            lat: float | None, result: Result) -> Alarm:
-    alarm = Alarm(open_key=open_key(source_key, indicator_code), indicator_code=indicator_code,
-                  source_key=source_key, region_code=region_code, lng=lng, lat=lat, level=result.level,
-                  peak_level=result.level, status="active", value=result.value, reason=result.reason,
-                  raised_at=result.ts, observed_at=result.ts, level_changed_at=result.ts)
+    alarm = new_alarm(indicator_code=indicator_code, source_key=source_key, region_code=region_code, lng=lng,
+                      lat=lat, result=result)
     uow.session.add(alarm)
     uow.session.flush()  # the id, for the event and the message
     _record(uow, alarm, "raised", result.ts, actor=None)

@@ -218,19 +218,38 @@ def _apply_alarms(uow: UnitOfWork, touches: list[tuple[tuple[str, str], list[_St
     """Raise, update or clear the alarms of the groups whose steps touch them, their open alarms read (and
     locked) in one query."""
     held = alarms.open_alarms(session=uow.session, keys=[(source, code) for (code, source), _ in touches])
+    raised = _raised_together(uow, touches, held)
     for (code, source), steps in touches:
         current = held.get((source, code))
-        for position, obs, evaluation in steps:
+        for n, (position, obs, evaluation) in enumerate(steps):
             if evaluation.level == "none":
                 _on_clearing(uow, obs, evaluation, current)
             alarm = alarms.apply_evaluation(uow, indicator_code=obs.indicator_code, source_key=obs.source_key,
                                             region_code=obs.region_code, lng=obs.lng, lat=obs.lat,
-                                            result=evaluation, known=current, looked_up=True)
+                                            result=evaluation, known=current, looked_up=True,
+                                            prepared=raised.get((source, code)) if n == 0 else None)
             current = alarm if evaluation.level != "none" else None
             if alarm is not None:
                 result = results[position]
                 assert result is not None
                 results[position] = result._replace(alarm_id=alarm.id, opens_case=_opens_case(case_level, alarm))
+
+
+def _raised_together(uow: UnitOfWork, touches: list[tuple[tuple[str, str], list[_Step]]],
+                     held: dict[tuple[str, str], Alarm]) -> dict[tuple[str, str], Alarm]:
+    """The alarms the batch raises first thing in their group (nothing open, a level reached), inserted in one
+    statement instead of one flush each: a flood raises hundreds at once."""
+    raised: dict[tuple[str, str], Alarm] = {}
+    for (code, source), steps in touches:
+        _, obs, evaluation = steps[0]
+        if (source, code) not in held and evaluation.level != "none":
+            raised[(source, code)] = alarms.new_alarm(indicator_code=code, source_key=source,
+                                                      region_code=obs.region_code, lng=obs.lng, lat=obs.lat,
+                                                      result=evaluation)
+    if raised:
+        uow.session.add_all(raised.values())
+        uow.session.flush()  # their ids, for the events and messages
+    return raised
 
 
 def _opens_case(case_level: str, alarm: Alarm) -> bool:
