@@ -161,7 +161,7 @@ def start_profilers(processes: list[subprocess.Popen[bytes]], out_dir: Path,
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     out_dir.mkdir(parents=True, exist_ok=True)
     api, *triage = processes
-    targets = [("api", pid) for pid in _children(api.pid)] + [("worker", p.pid) for p in triage]
+    targets = [("api", pid) for pid in _children(api.pid) or [api.pid]] + [("worker", p.pid) for p in triage]
     return [subprocess.Popen([py_spy, "record", "--pid", str(pid), "--duration", str(int(seconds)), "--rate", "200",
                               "--format", "raw", "--gil", "--nonblocking", "--output",
                               str(out_dir / f"{name}-{pid}.txt")],
@@ -315,7 +315,8 @@ def main() -> None:
             )
         )
         profilers = start_profilers(processes, args.profile, args.seconds) if args.profile else []
-        groups = {"api": _children(processes[0].pid), "worker": [p.pid for p in processes[1:]],
+        groups = {"api": _children(processes[0].pid) or [processes[0].pid],  # uvicorn --workers 1: no children
+                  "worker": [p.pid for p in processes[1:]],
                   "postgresql": postgres_pids(), "load_generator": [os.getpid()]}
         cpu_before = {name: cpu_seconds(pids) for name, pids in groups.items()}
         busy_before = machine_busy_seconds()
