@@ -69,3 +69,21 @@ def test_a_report_already_stored_earlier_is_answered_as_a_duplicate(platform: Pl
     results = asyncio.run(submit_all(IntakeBatcher(platform), bodies))
     assert results[0].duplicate is True  # type: ignore[attr-defined]
     assert all(r.duplicate is False for r in results[1:])  # type: ignore[attr-defined]
+
+
+def test_every_field_of_a_batch_reads_back_as_sent(platform: Platform):
+    """The batch goes in as one statement of column arrays on PostgreSQL: nulls, lists, JSON and times survive."""
+    full = report("F-1", address="张店区华光路88号", extra={"device": "D-7", "level": 3, "ok": True, "none": None},
+                  reported_at="2026-12-06T08:30:00+08:00")
+    bare = {"channel": "hotline", "channel_report_id": "F-2", "text": "没有坐标的热线留言"}
+    results = asyncio.run(submit_all(IntakeBatcher(platform), [full, bare]))
+    with platform.db.session() as session:
+        stored = {r.channel_report_id: r for r in session.scalars(select(Report))}
+    a, b = stored["F-1"], stored["F-2"]
+    assert a.public_id == results[0].public_id and b.public_id == results[1].public_id  # type: ignore[attr-defined]
+    assert (a.text, a.category_code, a.address, a.photos) == (full["text"], full["category_code"], full["address"], [])
+    assert (a.lng, a.lat) == (full["lng"], full["lat"]) and (b.lng, b.lat, b.address) == (None, None, None)
+    assert a.extra == {"device": "D-7", "level": 3, "ok": True, "none": None} and b.extra == {}
+    assert (a.reporter_name, a.reporter_phone, b.reporter_name) == ("张先生", "13800000000", None)
+    assert a.reported_at.isoformat() == "2026-12-06T00:30:00+00:00" and a.received_at.tzinfo is not None
+    assert (a.status, a.triage, a.case_id, a.region_code) == ("received", {}, None, None)
