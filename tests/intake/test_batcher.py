@@ -75,7 +75,7 @@ def test_every_field_of_a_batch_reads_back_as_sent(platform: Platform):
     """The batch goes in as one statement of column arrays on PostgreSQL: nulls, lists, JSON and times survive."""
     full = report("F-1", address="张店区华光路88号", extra={"device": "D-7", "level": 3, "ok": True, "none": None},
                   reported_at="2026-12-06T08:30:00+08:00")
-    bare = {"channel": "hotline", "channel_report_id": "F-2", "text": "没有坐标的热线留言"}
+    bare: dict[str, object] = {"channel": "hotline", "channel_report_id": "F-2", "text": "没有坐标的热线留言"}
     results = asyncio.run(submit_all(IntakeBatcher(platform), [full, bare]))
     with platform.db.session() as session:
         stored = {r.channel_report_id: r for r in session.scalars(select(Report))}
