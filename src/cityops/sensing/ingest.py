@@ -136,6 +136,7 @@ class _Batch:
         self.heard: list[str] = []  # devices with an accepted entry, in first-heard order
         self.first_message: dict[str, int] = {}  # device → the message that first heard it
         self._messages = 0
+        self._types_of: dict[str, DeviceType | None] = {}
 
     def take(self, message: Inbound, entries: list[Entry] | Rejection) -> IngestResult:
         number, self._messages = self._messages, self._messages + 1
@@ -164,12 +165,20 @@ class _Batch:
         return IngestResult(message.sender, True, count, readings=count, refused=tuple(refused))
 
     def _check(self, entry: Entry, topic_device: str | None) -> tuple[Reading, ...] | Rejection:
-        problem = entry_device_problem(entry, topic_device)
-        if problem is not None:
+        if entry.device_id is None:
+            problem = entry_device_problem(entry, topic_device)
+            assert problem is not None  # an entry without a usable device id always has a problem
             return problem
-        device = self.devices.get(entry.device_id or "")
-        parsed = check_entry(entry, self.types.get(device.type_code) if device is not None else None)
+        parsed = check_entry(entry, self._type_of(entry.device_id))
         return parsed if isinstance(parsed, Rejection) else parsed.readings
+
+    def _type_of(self, device_id: str) -> DeviceType | None:
+        """The device's type, found once per device in the batch (None: unknown)."""
+        if device_id in self._types_of:
+            return self._types_of[device_id]
+        device = self.devices.get(device_id)
+        found = self._types_of[device_id] = self.types.get(device.type_code) if device is not None else None
+        return found
 
 
 def _refused(message: Inbound, refused: list[Refusal]) -> IngestResult:

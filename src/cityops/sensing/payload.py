@@ -124,16 +124,17 @@ def split_message(raw: bytes, *, device_id: str | None) -> list[Entry] | Rejecti
     items = body["readings"]
     if not isinstance(items, list) or not 1 <= len(items) <= MAX_READINGS:
         return Rejection("bad_readings", f"readings must be a list of 1 to {MAX_READINGS} entries", "readings")
+    if device_id is None:  # a gateway's: each entry names its device (the common case, kept short)
+        return [Entry(i, named if type(item) is dict and type(named := item.get("device_id")) is str else None,
+                      item) for i, item in enumerate(items)]
     return [Entry(i, _entry_device(item, device_id), item) for i, item in enumerate(items)]
 
 
-def _entry_device(item: Any, topic_device: str | None) -> str | None:
-    """The device an entry is for. A malformed id is kept: it is never looked up (ingest checks the pattern
-    once per distinct id) and so is refused as unknown."""
+def _entry_device(item: Any, topic_device: str) -> str | None:
+    """The device an entry of a device's batch is for: the topic's, unless it names another. (A malformed id
+    is kept as it is: ingest looks up only well-formed ids, so it is refused as unknown.)"""
     named = item.get("device_id", topic_device) if isinstance(item, dict) else topic_device
-    if not isinstance(named, str) or (topic_device is not None and named != topic_device):
-        return None
-    return named
+    return named if named == topic_device else None
 
 
 def entry_device_problem(entry: Entry, topic_device: str | None) -> Rejection | None:
