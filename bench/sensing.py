@@ -1,7 +1,7 @@
 """Sensing speed: readings stored and evaluated end to end from MQTT on PostgreSQL, against the raw delivery rate
 of the same broker to a trivial subscriber, measured in the same run. Prints one JSON object.
 
-    python bench/sensing.py [--db-url postgresql+psycopg://postgres@127.0.0.1:5432/test] [--messages 20000]
+    python bench/sensing.py [--db-url postgresql+psycopg://postgres@127.0.0.1:5432/test] [--messages 40000]
                             [--readings-per-message 10] [--devices 2000] [--consumers 2] [--batch-max 2000]
 
 - A private Mosquitto on a free port with an unbounded per-subscriber queue (the default 1,000 would drop what a
@@ -193,7 +193,7 @@ def end_to_end(port: int, db_url: str, folder: Path, batch: list[tuple[str, byte
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
-    parser.add_argument("--messages", type=int, default=20_000)
+    parser.add_argument("--messages", type=int, default=40_000)
     parser.add_argument("--readings-per-message", type=int, default=10)
     parser.add_argument("--devices", type=int, default=2_000)
     parser.add_argument("--consumers", type=int, default=2)
