@@ -30,6 +30,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 from fixtures import free_port, fresh_database
@@ -253,7 +254,10 @@ def case_lag(url: str, timeout_s: float) -> dict[str, float | int]:
     engine.dispose()
     from cityops.core.clock import as_utc
 
-    lags = sorted((as_utc(at) - as_utc(received)).total_seconds() for received, at, _ in rows)
+    def utc(value: datetime | str) -> datetime:  # SQLite hands raw SQL's times back as text
+        return as_utc(datetime.fromisoformat(value) if isinstance(value, str) else value)
+
+    lags = sorted((utc(at) - utc(received)).total_seconds() for received, at, _ in rows)
     return {
         "reports_total": int(total),
         "reports_with_case": len(rows),
