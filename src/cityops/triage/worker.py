@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -97,14 +97,7 @@ def _batch(uow: UnitOfWork, platform: Platform, limit: int) -> BatchResult:
     batch = reports.claim(session=session, limit=limit)
     case_ids = case_service.reserve_case_ids(session=session, count=len(batch))
     assessed = [_assess(platform, session, report) for report in batch]
-    fusion_batch = fusion_service.BatchFusion(session, [a.incoming for a in assessed], _policies())
-    joins: list[int | None] = []
-    for i, (report, assessment, case_id) in enumerate(zip(batch, assessed, case_ids, strict=True)):
-        joins.append(_decide_fusion(assessment, fusion_batch.decide(i)))
-        if joins[i] is None:
-            fusion_batch.opened(i, case_id, assessment.place.code)
-        else:
-            fusion_batch.attached(joins[i], report.received_at)  # type: ignore[arg-type]
+    joins = _fuse_in_order(session, batch, assessed, case_ids)
     opened = set(case_ids)
     held = case_service.lock_many(session=session, ids=[j for j in joins if j is not None and j not in opened])
     for report, assessment, case_id, join in zip(batch, assessed, case_ids, joins, strict=True):
@@ -115,6 +108,22 @@ def _batch(uow: UnitOfWork, platform: Platform, limit: int) -> BatchResult:
             outcome = _join(uow, report, assessment, held[join])
         _count(result, outcome)
     return result
+
+
+def _fuse_in_order(session: Session, batch: Sequence[Report], assessed: list[Assessment],
+                   case_ids: list[int]) -> list[int | None]:
+    """Each report's fusion decision (the case it joins, or None for a case of its own under its reserved id),
+    in report order, each seeing what the decisions before it did."""
+    fusion_batch = fusion_service.BatchFusion(session, [a.incoming for a in assessed], _policies())
+    joins: list[int | None] = []
+    for i, (report, assessment, case_id) in enumerate(zip(batch, assessed, case_ids, strict=True)):
+        join = _decide_fusion(assessment, fusion_batch.decide(i))
+        if join is None:
+            fusion_batch.opened(i, case_id, assessment.place.code)
+        else:
+            fusion_batch.attached(join, report.received_at)
+        joins.append(join)
+    return joins
 
 
 # What a batch only adds and never reads back once decided, each after the rows it refers to.
