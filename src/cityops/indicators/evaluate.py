@@ -14,7 +14,7 @@ between the two lines is the hysteresis: a value hovering at the trigger line mo
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import pairwise
 from typing import Any, Final, Literal, get_args
@@ -160,11 +160,13 @@ def evaluate(thresholds: ThresholdSet, state: State, ts: datetime, value: float)
         # The common case, taken short: no level held and no line reached, so no streak survives either.
         return State("none", {}, ts), Result("none", "none", value, ts, quiet_reason(value))
     streaks = _streaks(thresholds, state, ts, value)
-    entered = [r for r in thresholds.rules if _entered(r, streaks.get(r.level), ts)]
-    held = [r for r in thresholds.rules if rank(r.level) <= rank(state.level) and not r.cleared(value)]
-    top = max([*entered, *held], key=lambda r: rank(r.level), default=None)
+    current = rank(state.level)
+    top = None
+    for rule in thresholds.rules:  # by rank, so the last rule entered or held is the highest level
+        if _entered(rule, streaks.get(rule.level), ts) or (rank(rule.level) <= current and not rule.cleared(value)):
+            top = rule
     level: Level = top.level if top else "none"
-    new_state = replace(state, level=level, streaks=streaks, last_ts=ts)
+    new_state = State(level, streaks, ts)
     return new_state, Result(level, state.level, value, ts, _reason(top, state.level, level, value, thresholds))
 
 
