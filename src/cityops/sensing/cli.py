@@ -59,8 +59,9 @@ def ingest(url: str | None = typer.Option(None, "--url", help="mqtt://主机:端
     with platform_for(data_dir) as platform:
         tune_garbage_collector()
         stats = asyncio.run(_ingest_until_interrupted(platform, url=url, shared=shared, batch_max=batch_max))
-    print_json({"messages": stats.messages, "accepted": stats.accepted, "stored": stats.stored,
-                "dead_lettered": stats.dead_lettered, "batches": stats.batches, "connects": stats.connects})
+    print_json({"messages": stats.messages, "accepted": stats.accepted, "readings": stats.readings,
+                "stored": stats.stored, "dead_lettered": stats.dead_lettered, "batches": stats.batches,
+                "connects": stats.connects})
 
 
 async def _ingest_until_interrupted(platform: Platform, *, url: str | None, shared: bool,
