@@ -112,9 +112,12 @@ def ingest_many(platform: Platform, messages: Sequence[tuple[str, bytes] | Inbou
         for message, result in zip(inbound, results, strict=True):
             for refusal in result.refused:
                 _dead_letter(uow.session, message, refusal, source=source, at=now)
-        back = _mark_heard(uow, devices, batch.heard, now)
+        back = _announce_back(uow, devices, batch.heard, now)
         stored = service.insert_readings(session=uow.session, readings=batch.readings)
         crossed = _evaluate(uow, platform, devices, batch.heard, back, batch.readings, stored, now) if evaluate else []
+        # The device rows last: consumers sharing a subscription hear the same devices, and a row updated early
+        # would keep the other consumer's whole batch waiting on it, storing included, until this one commits.
+        service.mark_heard(session=uow.session, device_ids=batch.heard, at=now)
         uow.commit()
     if crossed:
         engine.open_cases_for(platform, crossed)
@@ -205,9 +208,9 @@ def _known_devices(session: Session, inbound: list[Inbound], split: list[list[En
     return {d: device for d, device in found.items() if in_scope(device.region_code)}
 
 
-def _mark_heard(uow: UnitOfWork, devices: dict[str, HeardDevice], heard: list[str], now: datetime) -> list[str]:
-    """Every device heard from is online, last seen now; returns those that were offline (announced)."""
-    service.mark_heard(session=uow.session, device_ids=heard, at=now)
+def _announce_back(uow: UnitOfWork, devices: dict[str, HeardDevice], heard: list[str], now: datetime) -> list[str]:
+    """The devices heard from that were offline, announced as online again (ingest_many marks every device heard
+    from online, last seen now, before it commits)."""
     back = [d for d in heard if devices[d].status == "offline"]
     for device_id in back:
         device = devices[device_id]
