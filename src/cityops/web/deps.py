@@ -70,6 +70,12 @@ def _cache(request: Request) -> PrincipalCache:
     return cache
 
 
+def _session_staff_id(request: Request) -> int | None:
+    """The staff member a signed-in browser session names, if any."""
+    claim = request.session.get(SESSION_KEY) if "session" in request.scope else None
+    return int(claim["id"]) if claim and claim.get("kind") == "staff" else None
+
+
 def resolve_principal(request: Request, session: Session) -> Principal | None:
     token = _bearer_token(request)
     if token:
@@ -77,23 +83,22 @@ def resolve_principal(request: Request, session: Session) -> Principal | None:
         if principal is None:
             raise Unauthenticated("invalid API key")
         return principal
-    claim = request.session.get(SESSION_KEY) if "session" in request.scope else None
-    if not claim or claim.get("kind") != "staff":
+    staff_id = _session_staff_id(request)
+    if staff_id is None:
         return None
-    principal = _cache(request).get(f"staff:{int(claim['id'])}", lambda: _staff_principal(session, int(claim["id"])))
+    principal = _cache(request).get(f"staff:{staff_id}", lambda: _staff_principal(session, staff_id))
     if principal is None:
         request.session.pop(SESSION_KEY, None)
     return principal
 
 
 def _remembered(request: Request) -> Principal | None:
+    """resolve_principal's answer when the cache holds it, without a session or a thread."""
     token = _bearer_token(request)
     if token:
         return _cache(request).peek("key:" + token_digest(token))
-    claim = request.session.get(SESSION_KEY) if "session" in request.scope else None
-    if not claim or claim.get("kind") != "staff":
-        return None
-    return _cache(request).peek(f"staff:{int(claim['id'])}")
+    staff_id = _session_staff_id(request)
+    return None if staff_id is None else _cache(request).peek(f"staff:{staff_id}")
 
 
 def _resolve_in_session(request: Request) -> Principal | None:
