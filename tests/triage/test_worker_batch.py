@@ -118,7 +118,7 @@ def city(platform: Platform, monkeypatch: pytest.MonkeyPatch) -> Platform:
     def no_fallback(*args: object) -> None:
         raise AssertionError("the batch failed and was done again report by report")
 
-    monkeypatch.setattr(worker, "_one", no_fallback)  # these tests are about the fast path
+    monkeypatch.setattr(worker, "_one_by_one", no_fallback)  # these tests are about the fast path
     return platform
 
 

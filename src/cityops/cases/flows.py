@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from cityops.audit import service as audit
-from cityops.cases import service, timing
-from cityops.cases.cells import cell_of
+from cityops.cases import changes, service, timing
+from cityops.cases.changes import NewCase
 from cityops.cases.models import Case, CaseTask, CaseTransition, Escalation, ExtensionRequest
 from cityops.cases.states import DEPARTMENT_STATES, RULES, Action, State, refusal
 from cityops.core import photos
@@ -112,40 +112,42 @@ def _record(step: Step) -> None:
     case, command, from_state = step.case, step.command, step.from_state
     case.updated_at = step.now
     case.version += 1
-    transition = CaseTransition(case_id=case.id, action=command.action.value, from_state=from_state,
-                                to_state=case.state, actor=step.actor.actor, role=step.actor.role.value,
-                                reason=command.reason, data=step.data, at=step.now)
-    step.session.add(transition)
-    audit.append(step.session, at=step.now, actor=step.actor.actor, action=f"case.{command.action.value}",
-                 entity_type="case", entity_id=case.id, region_code=case.region_code,
-                 data={"from": from_state, "to": case.state, "reason": command.reason, **step.data})
-    payload = {"case_id": case.id, "number": case.number, "action": command.action.value, "from": from_state,
-               "to": case.state, "region_code": case.region_code, "department_id": case.department_id}
-    # The case's version is unique per transition of that case: a key without waiting for the row's id.
-    step.uow.publish("cityops.cases.transitioned", payload, key=f"case.transition:{case.id}:{case.version}")
+    write(step.uow, changes.transitioned(view(case), command.action.value, from_state, step.actor, command.reason,
+                                         step.data, step.now))
     step.from_state = case.state
 
 
+def view(case: Case) -> dict[str, Any]:
+    """What the records of a step say about the case (changes.py works on plain data)."""
+    return {"id": case.id, "number": case.number, "state": case.state, "region_code": case.region_code,
+            "department_id": case.department_id, "version": case.version, "channel": case.channel}
+
+
+def write(uow: UnitOfWork, entry: changes.Entry) -> None:
+    """One step's records, through the ORM, in the caller's transaction."""
+    uow.session.add(CaseTransition(**entry.transition))
+    audit.append(uow.session, **entry.audit)
+    if entry.message is not None:
+        subject, payload, key = entry.message
+        uow.publish(subject, payload, key=key)
+
+
+def _set(case: Case, values: dict[str, Any]) -> None:
+    for name, value in values.items():
+        setattr(case, name, value)
+
+
 def _enter(step: Step, state: State, stage_due: datetime | None) -> None:
-    """A new stage begins: its deadline, and a fresh warning/overdue memory for the deadline job."""
-    step.case.state = state.value
-    step.case.stage_due_at = stage_due
-    step.case.warned_at = None
-    step.case.overdue_at = None
+    _set(step.case, changes.entering(state, stage_due))
 
 
 # --- the actions ------------------------------------------------------------------------------------------
 
 
 def _register(step: Step) -> None:
-    case, command = step.case, step.command
-    code = command.category_code or ""
+    code = step.command.category_code or ""
     step.clock = timing.for_category_or_raise(step.clock, step.session, code)
-    case.category_code = code
-    case.severity = step.clock.severity
-    case.registered_at = step.now
-    case.due_at = step.clock.case_due(step.now)
-    _enter(step, State.REGISTERED, step.clock.dispatch_due(step.now))
+    _set(step.case, changes.registration(step.clock, step.now, code))
     step.data["category_code"] = code
 
 
@@ -173,16 +175,9 @@ def _dispatch(step: Step) -> None:
     if lead in assists:
         raise ValidationFailed("the lead cannot also assist / 主办部门不能同时协办", field="assist_department_ids")
     round_ = _next_round(step)
-    step.session.add(CaseTask(case_id=case.id, department_id=lead, role="lead", round=round_, state="open",
-                              created_at=step.now))
-    for department in assists:
-        step.session.add(CaseTask(case_id=case.id, department_id=department, role="assist", round=round_,
-                                  state="open", created_at=step.now))
-    case.department_id = lead
-    case.first_dispatched_at = case.first_dispatched_at or step.now
-    case.dispatched_at = step.now
-    case.handle_due_at = step.clock.handle_due(step.now)
-    _enter(step, State.DISPATCHED, case.handle_due_at)
+    for department, role in [(lead, "lead"), *((d, "assist") for d in assists)]:
+        step.session.add(CaseTask(**changes.task(case.id, department, role, round_, step.now)))
+    _set(case, changes.dispatching(step.clock, step.now, lead, case.first_dispatched_at))
     step.data.update(department_id=lead, assist_department_ids=assists, round=round_)
 
 
@@ -364,52 +359,16 @@ APPLY: dict[Action, Callable[[Step], None]] = {
 
 
 
-@dataclass(frozen=True)
-class NewCase:
-    """What triage knows when it opens a case for a report."""
-
-    title: str
-    description: str
-    region_code: str
-    channel: str
-    received_at: datetime
-    number: str
-    lng: float | None = None
-    lat: float | None = None
-    address: str | None = None
-    category_code: str | None = None
-    route: dict[str, Any] | None = None
-    case_id: int | None = None  # reserved in advance (service.reserve_case_ids) by batch callers
-
-
 def open_case(uow: UnitOfWork, platform: Platform, *, new: NewCase, actor: Principal) -> Case:
     """Opens a case in 受理 (received) inside the caller's transaction, with its registration deadline."""
-    clock = timing.for_category(platform, uow.session, new.category_code)
-    register_due = clock.register_due(new.received_at)
-    case = Case(id=new.case_id, number=new.number, title=new.title, description=new.description,
-                category_code=new.category_code, severity=clock.severity, region_code=new.region_code,
-                lng=new.lng, lat=new.lat, address=new.address, fusion_cell=_cell(new), channel=new.channel,
-                state=State.RECEIVED.value,
-                suspended=False, escalation_level=0, reopened_count=0, rework_count=0, return_count=0,
-                report_count=1, route=new.route,
-                stage_due_at=register_due, register_due_at=register_due, received_at=new.received_at,
-                last_report_at=new.received_at, imported=False, updated_at=uow.clock.now(), version=1)
+    now = uow.clock.now()
+    values = changes.received(new, timing.for_category(platform, uow.session, new.category_code), now)
+    case = Case(**values)
     uow.session.add(case)
     if case.id is None:
         uow.session.flush()  # the id is needed below; batch callers reserve ids and skip this round trip
-    uow.session.add(CaseTransition(case_id=case.id, action="receive", from_state=None, to_state=case.state,
-                                   actor=actor.actor, role=actor.role.value, reason=None,
-                                   data={"channel": new.channel}, at=uow.clock.now()))
-    audit.append(uow.session, at=uow.clock.now(), actor=actor.actor, action="case.received", entity_type="case",
-                 entity_id=case.id, region_code=case.region_code, data={"number": case.number, "channel": new.channel})
-    uow.publish("cityops.cases.opened", {"case_id": case.id, "number": case.number, "region_code": case.region_code},
-                key=f"case.opened:{case.id}")
+    write(uow, changes.opened(view(case), actor, now))
     return case
-
-
-def _cell(new: NewCase) -> int | None:
-    """The fusion cell, so later reports of the same problem find this case (triage/fusion_service.py)."""
-    return cell_of(new.lng, new.lat) if new.lng is not None and new.lat is not None else None
 
 
 def add_note(uow: UnitOfWork, *, case_id: int, actor: str, role: str, text: str, data: dict[str, Any]) -> None:

@@ -11,9 +11,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from cityops.audit import service as audit
-from cityops.cases import flows, service
-from cityops.cases.models import Case, CaseTransition
+from cityops.cases import changes, flows, service
+from cityops.cases.models import Case
 from cityops.cases.states import OPEN_STATES, RULES, Action, State, refusal
 from cityops.catalog import service as catalog
 from cityops.core.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
@@ -170,11 +169,4 @@ def _note(uow: UnitOfWork, case: Case, actor: Principal, action: str, reason: st
     now = uow.clock.now()
     case.updated_at = now
     case.version += 1
-    uow.session.add(CaseTransition(case_id=case.id, action=action, from_state=case.state, to_state=case.state,
-                                   actor=actor.actor, role=actor.role.value, reason=reason, data=data, at=now))
-    audit.append(uow.session, at=now, actor=actor.actor, action=f"case.{action}", entity_type="case",
-                 entity_id=case.id, region_code=case.region_code, data={"reason": reason, **data})
-    if subject is not None:
-        payload = {"case_id": case.id, "number": case.number, "action": action, "region_code": case.region_code,
-                   **{k: v for k, v in data.items() if k != "evidence"}}
-        uow.publish(subject, payload, key=f"{subject}:{case.id}:{case.version}")
+    flows.write(uow, changes.noted(flows.view(case), action, actor, reason, data, subject, now))

@@ -61,6 +61,19 @@ def lock_many(*, session: Session, ids: Sequence[int]) -> dict[int, Case]:
     return found
 
 
+def lock_rows(*, session: Session, ids: Sequence[int], columns: Sequence[str]) -> dict[int, dict[str, Any]]:
+    """`lock_many` as plain rows of these columns (the triage worker changes them and writes them back in bulk)."""
+    if not ids:
+        return {}
+    table = Case.__table__.c
+    query = (select(*(table[name] for name in columns)).where(Case.id.in_(sorted(set(ids)))).order_by(Case.id)
+             .with_for_update())
+    found = {row["id"]: dict(row) for row in session.execute(query).mappings()}
+    if len(found) != len(set(ids)):
+        raise NotFound()
+    return found
+
+
 def _may_see(session: Session, principal: Principal, case: Case) -> bool:
     if principal.role is Role.HANDLER:
         return principal.department_id is not None and principal.department_id in _departments_of(session, case)

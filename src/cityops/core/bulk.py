@@ -32,16 +32,19 @@ def insert_pending(session: Session, models: Sequence[type[Base]]) -> None:
         rows.setdefault(type(obj), []).append(_column_values(obj))
     for model in kinds:
         if model in rows:
-            _insert(session, cast(Table, model.__table__), rows[model])
+            insert_rows(session, cast(Table, model.__table__), rows[model])
 
 
-def _insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
-    """PostgreSQL: COPY, the cheapest way in for both sides (values adapted by the columns' own types, as an
+def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """New rows (each with the same columns, a generated id left out) in the session's transaction, in order.
+    PostgreSQL: COPY, the cheapest way in for both sides (values adapted by the columns' own types, as an
     INSERT would); elsewhere one INSERT given every row."""
+    if not rows:
+        return
     connection = session.connection()
     dialect = connection.dialect
     if dialect.name != "postgresql":
-        session.execute(insert(table), rows)
+        connection.execute(insert(table), list(rows))
         return
     names = list(rows[0])
     processors = [table.c[name].type._cached_bind_processor(dialect) for name in names]

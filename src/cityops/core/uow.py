@@ -6,12 +6,14 @@ unannounced or announce a change that rolled back. The outbox relay publishes th
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
+from cityops.core import bulk
 from cityops.core.clock import Clock, SystemClock
 from cityops.core.db import Database
 from cityops.core.models import OutboxMessage
@@ -40,6 +42,14 @@ class UnitOfWork:
     def publish(self, subject: str, payload: dict[str, Any], *, key: str) -> None:
         self.session.add(OutboxMessage(subject=subject, key=key, payload=payload, created_at=self.clock.now()))
         self._published += 1
+
+    def publish_many(self, messages: Sequence[tuple[str, dict[str, Any], str]]) -> None:
+        """Several (subject, payload, key) messages written at once (bulk.insert_rows), not as ORM objects."""
+        now = self.clock.now()
+        bulk.insert_rows(self.session, cast(Table, OutboxMessage.__table__), [
+            {"subject": subject, "key": key, "payload": payload, "created_at": now, "published_at": None}
+            for subject, payload, key in messages])
+        self._published += len(messages)
 
     def commit(self) -> None:
         self.session.commit()

@@ -11,9 +11,21 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from functools import cache, lru_cache
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import ColumnElement, Dialect, Select, Table, TextClause, func, select, text, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Dialect,
+    Select,
+    Table,
+    TextClause,
+    bindparam,
+    func,
+    select,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -117,6 +129,41 @@ def claim(*, session: Session, limit: int) -> Sequence[Report]:
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)  # several workers share the queue
     return session.scalars(query).all()
+
+
+class ReportRow(NamedTuple):
+    """A received report as triage reads it (plain data: a batch holds hundreds)."""
+
+    id: int
+    public_id: str
+    channel: str
+    text: str
+    address: str | None
+    lng: float | None
+    lat: float | None
+    category_code: str | None
+    received_at: datetime
+    triage: dict[str, Any]
+
+
+def claim_rows(*, session: Session, limit: int) -> list[ReportRow]:
+    """`claim` as plain rows: the oldest received reports, locked for this transaction."""
+    query = (select(*(Report.__table__.c[name] for name in ReportRow._fields)).where(Report.status == "received")
+             .order_by(Report.id).limit(limit))
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)  # several workers share the queue
+    return [ReportRow._make(row) for row in session.execute(query)]
+
+
+def record_triage(*, session: Session, outcomes: Sequence[dict[str, Any]]) -> None:
+    """What triage made of each report: {"report_id", "status", "case_id", "region_code", "triage"}, in one
+    statement given every report."""
+    if not outcomes:
+        return
+    table = cast(Table, Report.__table__)
+    statement = (update(table).where(table.c.id == bindparam("report_id"))
+                 .values({name: bindparam(name) for name in ("status", "case_id", "region_code", "triage")}))
+    session.connection().execute(statement, list(outcomes))
 
 
 def load(*, session: Session, ids: Sequence[int]) -> Sequence[Report]:
