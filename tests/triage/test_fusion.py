@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cityops.cases.cells import METRES_PER_DEGREE, cell_of, cells_near, haversine_m
+from cityops.cases.cells import METRES_PER_DEGREE, box_near, cell_of, cells_near, haversine_m
 from cityops.core.errors import ValidationFailed
 from cityops.triage.fusion import (
     Candidate,
@@ -77,6 +77,15 @@ def test_every_point_within_the_radius_lies_in_one_of_the_cells_near_the_centre(
     point = offset(lng, lat, radius * fraction * 0.999, bearing)
     cells = cells_near(lng, lat, radius)
     assert cells is not None and cell_of(*point) in cells
+
+
+@given(lngs, lats, st.floats(min_value=1, max_value=3000), st.floats(min_value=0, max_value=1),
+       st.floats(min_value=0, max_value=360))
+def test_every_point_within_the_radius_lies_in_the_box_the_candidate_query_reads(
+        lng: float, lat: float, radius: float, fraction: float, bearing: float):
+    point_lng, point_lat = offset(lng, lat, radius * fraction * 0.999, bearing)
+    west, south, east, north = box_near(lng, lat, radius)
+    assert west <= point_lng <= east and south <= point_lat <= north
 
 
 def test_a_radius_wider_than_the_cell_list_is_worth_asks_for_another_filter():

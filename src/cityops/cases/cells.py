@@ -36,14 +36,20 @@ def cells_near(lng: float, lat: float, radius_m: float) -> list[int] | None:
 
     Rows and columns come from the same floor() as cell_of, so a point inside the circle is always in one of
     the cells returned, however close it lies to a cell border."""
-    dlat = radius_m / METRES_PER_DEGREE
-    # The box in longitude widens towards the poles; cos() is floored so a point near a pole cannot divide by 0.
-    dlng = radius_m / (METRES_PER_DEGREE * max(math.cos(math.radians(min(abs(lat) + dlat, 90.0))), 1e-6))
-    rows = range(_row(max(lat - dlat, -90.0)), _row(min(lat + dlat, 90.0)) + 1)
-    columns = range(_column(lng - dlng), _column(lng + dlng) + 1)
+    west, south, east, north = box_near(lng, lat, radius_m)
+    rows = range(_row(south), _row(north) + 1)
+    columns = range(_column(west), _column(east) + 1)
     if len(rows) * len(columns) > MAX_CELLS:
         return None
     return [row * _COLUMNS + column for row in rows for column in columns]
+
+
+def box_near(lng: float, lat: float, radius_m: float) -> tuple[float, float, float, float]:
+    """(west, south, east, north): a box holding every point within `radius_m` of the point."""
+    dlat = radius_m / METRES_PER_DEGREE
+    # The box in longitude widens towards the poles; cos() is floored so a point near a pole cannot divide by 0.
+    dlng = radius_m / (METRES_PER_DEGREE * max(math.cos(math.radians(min(abs(lat) + dlat, 90.0))), 1e-6))
+    return lng - dlng, max(lat - dlat, -90.0), lng + dlng, min(lat + dlat, 90.0)
 
 
 def haversine_m(lng1: float, lat1: float, lng2: float, lat2: float) -> float:

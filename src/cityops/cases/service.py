@@ -8,11 +8,11 @@ from datetime import datetime
 from functools import cache, cached_property
 from typing import Any, NamedTuple
 
-from sqlalchemy import DateTime, Integer, Select, String, any_, bindparam, column, func, or_, select, true
+from sqlalchemy import DateTime, Float, Integer, Select, String, any_, bindparam, column, func, or_, select, true
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Session
 
-from cityops.cases.cells import cells_near, haversine_m
+from cityops.cases.cells import box_near, cells_near, haversine_m
 from cityops.cases.models import Case, CaseTask, CaseTransition, Escalation, ExtensionRequest
 from cityops.cases.states import OPEN_STATES, State
 from cityops.core.clock import CHINA_TZ, as_utc
@@ -265,6 +265,13 @@ class CandidateQuery:
             else None
 
     @cached_property
+    def box(self) -> tuple[float, float, float, float]:
+        """Around the point, every case within the radius: read from the cells only those in it, so a busy
+        cell's far cases are neither sent nor measured."""
+        assert self.lng is not None and self.lat is not None
+        return box_near(self.lng, self.lat, self.radius_m)
+
+    @cached_property
     def shape(self) -> tuple[str, bool, int]:
         """(where, by category, rows read): queries of one shape share one statement."""
         by_category = self.category_codes is not None
@@ -279,6 +286,7 @@ class CandidateQuery:
         where = self.shape[0]
         if where == "cells":
             params["cells"] = self.cells
+            params["west"], params["south"], params["east"], params["north"] = self.box
         elif where == "region":
             params.update(_region_params(self.region_code or ""))
         return params
@@ -291,7 +299,9 @@ class CandidateQuery:
             return False
         where = self.shape[0]
         if where == "cells":
-            return row.fusion_cell in (self.cells or ())
+            west, south, east, north = self.box
+            return (row.fusion_cell in (self.cells or ()) and row.lng is not None and row.lat is not None
+                    and west <= row.lng <= east and south <= row.lat <= north)
         if where == "located":
             return row.fusion_cell is not None
         if where == "region":
@@ -375,7 +385,9 @@ def _fusion_query(where: str, by_category: bool, limit: int) -> Select[*tuple[An
     if by_category:
         query = query.where(Case.category_code.in_(bindparam("categories", expanding=True)))
     if where == "cells":
-        query = query.where(Case.fusion_cell.in_(bindparam("cells", expanding=True)))
+        query = query.where(Case.fusion_cell.in_(bindparam("cells", expanding=True)),
+                            Case.lng.between(bindparam("west"), bindparam("east")),
+                            Case.lat.between(bindparam("south"), bindparam("north")))
     elif where == "located":  # a radius too wide for a cell list: every located case, newest first
         query = query.where(Case.fusion_cell.is_not(None))
     else:
@@ -391,13 +403,15 @@ def _lateral_query(where: str, by_category: bool, limit: int) -> Select[*tuple[A
     q = (func.jsonb_to_recordset(bindparam("q", type_=JSONB))
          .table_valued(column("i", Integer), column("since", DateTime(timezone=True)),
                        column("categories", ARRAY(String)), column("cells", ARRAY(Integer)),
-                       column("inside", String), column("holders", ARRAY(String)))
+                       column("inside", String), column("holders", ARRAY(String)), column("west", Float),
+                       column("south", Float), column("east", Float), column("north", Float))
          .render_derived(name="q", with_types=True))
     inner = select(*_candidate_columns()).where(Case.last_report_at >= q.c.since, Case.state.in_(OPEN))
     if by_category:
         inner = inner.where(Case.category_code == any_(q.c.categories))
     if where == "cells":
-        inner = inner.where(Case.fusion_cell == any_(q.c.cells))
+        inner = inner.where(Case.fusion_cell == any_(q.c.cells), Case.lng.between(q.c.west, q.c.east),
+                            Case.lat.between(q.c.south, q.c.north))
     elif where == "located":
         inner = inner.where(Case.fusion_cell.is_not(None))
     else:
@@ -413,7 +427,8 @@ def _lateral_params(queries: Sequence[CandidateQuery], members: Sequence[int]) -
         params = queries[i].params()
         records.append({"i": i, "since": as_utc(params["since"]).isoformat(), "categories": params.get("categories"),
                         "cells": params.get("cells"), "inside": params.get("inside"),
-                        "holders": params.get("holders")})
+                        "holders": params.get("holders"), **{side: params.get(side)
+                                                             for side in ("west", "south", "east", "north")}})
     return records
 
 
