@@ -51,8 +51,12 @@ class CaseTiming:
 
 def for_category(platform: Platform, session: Session, code: str | None) -> CaseTiming:
     """The clock for a category; the default limits while a case has none (or an unknown one)."""
+    return for_limits(platform, catalog.category_limits(session=session, code=code) if code else None)
+
+
+def for_limits(platform: Platform, found: catalog.CategoryLimits | None) -> CaseTiming:
+    """The clock for a category's limits already read (None: the default limits)."""
     calendar = working_calendar(platform)
-    found = catalog.category_limits(session=session, code=code) if code else None
     if found is None:
         return CaseTiming(calendar, StageLimits())
     return CaseTiming(calendar, StageLimits.of(found), found.severity)

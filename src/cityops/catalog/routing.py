@@ -13,8 +13,9 @@ there is no decision and the case waits for a dispatcher.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from cityops.regions.codes import in_scope, level_for_division_code, scope_prefix_for
 
@@ -90,3 +91,21 @@ def candidate_region_codes(region_code: str) -> list[str]:
     codes = {region_code[:2] + "0000", region_code[:4] + "00"}
     codes.update(region_code[:n] for n in (6, 9, 12, 15) if len(region_code) >= n)
     return sorted(codes)
+
+
+@dataclass(frozen=True)
+class RoutingTable:
+    """Every category's limits, every active rule and every department's id, read at once: the triage worker
+    routes whole batches with it instead of reading the same few categories and rules for each batch."""
+
+    categories: Mapping[str, Any]  # code → the category's limits (catalog.service.CategoryLimits), inactive too
+    rules: Mapping[str | None, tuple[RuleView, ...]]  # active rules by category code (None: any category)
+    department_ids: Mapping[str, int]  # department code → id
+
+    def route(self, category_code: str | None, region_code: str) -> RouteDecision | None:
+        """What catalog.service.route_for answers from the database."""
+        limits = self.categories.get(category_code) if category_code else None
+        candidates = set(candidate_region_codes(region_code))
+        rules = (*self.rules.get(None, ()), *(self.rules.get(category_code, ()) if category_code else ()))
+        return route([rule for rule in rules if rule.region_code in candidates], category_code, region_code,
+                     limits.default_department_code if limits is not None else None)

@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from cityops.catalog.models import Category, CategoryHistory, RoutingRule, RoutingRuleHistory
-from cityops.catalog.routing import RouteDecision, RuleView, candidate_region_codes, route
+from cityops.catalog.routing import RouteDecision, RoutingTable, RuleView, candidate_region_codes, route
 from cityops.catalog.schemas import INPUT_FIELDS, CategoryInput, RuleInput, check_category
 from cityops.core.errors import Conflict, NotFound, ValidationFailed
 from cityops.org import service as org
@@ -118,8 +118,10 @@ def category_limits(*, session: Session, code: str) -> CategoryLimits | None:
     """Limits of a category, or None for an unknown code. Inactive categories answer too (a case keeps the
     category it was opened with); `active` tells callers choosing a category for a new case."""
     c = get_category(session=session, code=code)
-    if c is None:
-        return None
+    return None if c is None else _limits(c)
+
+
+def _limits(c: Category) -> CategoryLimits:
     return CategoryLimits(c.register_hours, c.dispatch_hours, c.handle_limit, c.handle_unit, c.verify_hours,
                           c.close_hours, c.severity, c.default_department_code, c.active)
 
@@ -476,6 +478,32 @@ def _rules_of_category(session: Session, category_code: str | None) -> list[Rule
                                         region_names.get(r.region_code), department_names.get(r.department_code))
                                for r in rules]
     return held[category_code]
+
+
+def routing_table(*, session: Session) -> RoutingTable:
+    """The whole catalogue as routing reads it (see RoutingTable), in a few queries."""
+    categories = {c.code: _limits(c) for c in session.scalars(select(Category))}
+    rules = session.scalars(select(RoutingRule).where(RoutingRule.active.is_(True))).all()
+    region_names = regions.names(session=session, codes={r.region_code for r in rules})
+    departments = org.department_ids_and_names(session=session)
+    by_category: dict[str | None, list[RuleView]] = {}
+    for r in rules:
+        name = departments[r.department_code][1] if r.department_code in departments else None
+        by_category.setdefault(r.category_code, []).append(RuleView(
+            r.id, r.category_code, r.region_code, r.department_code, r.active, region_names.get(r.region_code), name))
+    return RoutingTable(categories, {code: tuple(views) for code, views in by_category.items()},
+                        {code: department_id for code, (department_id, _) in departments.items()})
+
+
+def routing_version(*, session: Session) -> int:
+    """Moves whenever anything `routing_table` reads changes: every edit bumps a category's or a rule's version,
+    departments are only ever added, and region names change with the regions' own version."""
+    counts = session.execute(select(
+        select(func.count()).select_from(Category).scalar_subquery(),
+        select(func.coalesce(func.sum(Category.version), 0)).scalar_subquery(),
+        select(func.count()).select_from(RoutingRule).scalar_subquery(),
+        select(func.coalesce(func.sum(RoutingRule.version), 0)).scalar_subquery())).one()
+    return hash((*counts, org.department_count(session=session), regions.current_version(session=session)))
 
 
 def _department_names(session: Session, codes: Iterable[str]) -> dict[str, str]:

@@ -88,6 +88,17 @@ def get_department_by_code(*, session: Session, code: str) -> Department | None:
     return found
 
 
+def department_ids_and_names(*, session: Session) -> dict[str, tuple[int, str]]:
+    """Every department: code → (id, name)."""
+    return {code: (department_id, name)
+            for code, department_id, name in session.execute(select(Department.code, Department.id, Department.name))}
+
+
+def department_count(*, session: Session) -> int:
+    """Departments are only ever added: their number tells a cache of them whether it is current."""
+    return session.scalar(select(func.count()).select_from(Department)) or 0
+
+
 def get_department_by_name(*, session: Session, name: str) -> Department | None:
     return session.scalars(select(Department).where(Department.name == name)).first()
 

@@ -22,12 +22,12 @@ from sqlalchemy.orm import Session
 from cityops.cases import opening, timing
 from cityops.cases import service as case_service
 from cityops.cases.changes import NewCase
-from cityops.catalog import service as catalog
+from cityops.catalog.cache import routing_table
+from cityops.catalog.routing import RoutingTable
 from cityops.core.bus.base import Handler, Message
 from cityops.core.models import DeadLetter
 from cityops.core.uow import UnitOfWork
 from cityops.intake import service as reports
-from cityops.org import service as org
 from cityops.org.access import system_principal
 from cityops.platform import Platform
 from cityops.regions import service as regions
@@ -112,7 +112,8 @@ def _triage(uow: UnitOfWork, platform: Platform, batch: Sequence[reports.ReportR
     session = uow.session
     result = BatchResult()
     case_ids = case_service.reserve_case_ids(session=session, count=len(batch))
-    assessed = [_assess(platform, session, report) for report in batch]
+    table = routing_table(platform)
+    assessed = [_assess(platform, session, table, report) for report in batch]
     joins = _fuse_in_order(session, batch, assessed, case_ids)
     opened = set(case_ids)
     held = case_service.lock_rows(session=session, ids=[j for j in joins if j is not None and j not in opened],
@@ -122,7 +123,7 @@ def _triage(uow: UnitOfWork, platform: Platform, batch: Sequence[reports.ReportR
     for report, assessment, case_id, join in zip(batch, assessed, case_ids, joins, strict=True):
         result.report_ids.append(report.id)
         if join is None:
-            status, held[case_id] = _open(platform, session, cases, report, assessment, case_id)
+            status, held[case_id] = _open(platform, table, cases, report, assessment, case_id)
         else:
             cases.attach(held[join], report.public_id, report.received_at,
                          assessment.steps["fuse"])  # type: ignore[arg-type]
@@ -189,21 +190,21 @@ class Assessment:
     incoming: fusion.Incoming
 
 
-def _assess(platform: Platform, session: Session, report: reports.ReportRow) -> Assessment:
+def _assess(platform: Platform, session: Session, table: RoutingTable, report: reports.ReportRow) -> Assessment:
     steps: dict[str, object] = {}
     place = _locate(platform, session, report, steps)
-    category = _category(platform, session, report, steps)
+    category = _category(platform, table, report, steps)
     incoming = fusion.Incoming(text=report.text, at=report.received_at, lng=report.lng, lat=report.lat,
                                category_code=category, region_code=place.code if place.resolved else None)
     return Assessment(place, category, steps, incoming)
 
 
-def _open(platform: Platform, session: Session, cases: opening.Batch, report: reports.ReportRow,
+def _open(platform: Platform, table: RoutingTable, cases: opening.Batch, report: reports.ReportRow,
           assessment: Assessment, case_id: int) -> tuple[str, dict[str, Any]]:
     """A case of its own: opened, routed, and registered and dispatched when nothing needs a person."""
     steps, place, category = assessment.steps, assessment.place, assessment.category
-    route = catalog.route_for(session=session, category_code=category, region_code=place.code) if category else None
-    department_id = _department_id(session, route.department_code) if route else None
+    route = table.route(category, place.code) if category else None
+    department_id = table.department_ids.get(route.department_code) if route else None
     steps["route"] = ({"department_code": route.department_code, "department_id": department_id,
                        "reason": route.reason, "fallback": route.fallback} if route else None)
     new = NewCase(
@@ -211,7 +212,7 @@ def _open(platform: Platform, session: Session, cases: opening.Batch, report: re
         received_at=report.received_at, number="AJ" + report.public_id[1:], lng=report.lng, lat=report.lat,
         address=report.address, category_code=category, route=steps["route"],  # type: ignore[arg-type]
         case_id=case_id)
-    clock = timing.for_category(platform, session, category)
+    clock = timing.for_limits(platform, table.categories.get(category) if category else None)
     row = cases.open(new, clock)
     waiting_because = _needs_dispatcher(place, category, department_id)
     if waiting_because or department_id is None:
@@ -274,13 +275,14 @@ def _city(session: Session) -> str:
     return root[0].code if root else ""
 
 
-def _category(platform: Platform, session: Session, report: reports.ReportRow, steps: dict[str, object]) -> str | None:
+def _category(platform: Platform, table: RoutingTable, report: reports.ReportRow,
+              steps: dict[str, object]) -> str | None:
     code = report.category_code
-    if code and catalog.get_category(session=session, code=code) is not None:
+    if code and code in table.categories:
         steps["classify"] = {"by": "channel", "category_code": code}
         return code
     prediction = current_classifier(platform).predict_one(report.text)
-    known = catalog.get_category(session=session, code=prediction.label) is not None
+    known = prediction.label in table.categories
     confident = prediction.confidence >= platform.settings.triage_min_confidence
     steps["classify"] = {"by": "model", "given": code, "suggested": prediction.label,
                          "confidence": round(prediction.confidence, 4), "known": known, "accepted": known and confident,
@@ -291,11 +293,6 @@ def _category(platform: Platform, session: Session, report: reports.ReportRow, s
 @functools.cache
 def _policies() -> fusion.FusionPolicies:
     return fusion.load_policies()  # packaged data: read once per process
-
-
-def _department_id(session: Session, code: str) -> int | None:
-    department = org.get_department_by_code(session=session, code=code)
-    return department.id if department else None
 
 
 def _title(text: str) -> str:
