@@ -35,6 +35,8 @@ class WorkingCalendar:
         self.tz = tz
         _check(self.holidays, self.workdays, self.periods)
         self.hours_per_day = sum((_length(p) for p in self.periods), timedelta()) / timedelta(hours=1)
+        # A triage batch puts hundreds of cases on the clock at the same moment with a handful of limits.
+        self._sums: dict[tuple[datetime, float], datetime] = {}
 
     def __repr__(self) -> str:
         return (f"WorkingCalendar({len(self.holidays)} holidays, {len(self.workdays)} workdays, "
@@ -60,6 +62,15 @@ class WorkingCalendar:
     def add_working_hours(self, start: datetime, hours: float) -> datetime:
         """The UTC moment `hours` of working time after `start`; a start outside working time begins at the
         next working period. Adding nothing to a working moment leaves it where it is (12:00 stays 12:00)."""
+        key = (start, hours)
+        found = self._sums.get(key)
+        if found is None:
+            if len(self._sums) >= 4096:
+                self._sums.clear()
+            found = self._sums[key] = self._add_working_hours(start, hours)
+        return found
+
+    def _add_working_hours(self, start: datetime, hours: float) -> datetime:
         remaining = _duration(hours)
         if not remaining and self.is_working_time(start):
             return start.astimezone(UTC)

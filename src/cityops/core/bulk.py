@@ -11,10 +11,12 @@ the flush would give them.
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, inspect
+import orjson
+from sqlalchemy import JSON, Table, insert, inspect
 from sqlalchemy.orm import Session
 
 from cityops.core.db import Base
@@ -47,7 +49,8 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
         connection.execute(insert(table), list(rows))
         return
     names = list(rows[0])
-    processors = [table.c[name].type._cached_bind_processor(dialect) for name in names]
+    processors = [json_text if isinstance(table.c[name].type, JSON) else table.c[name].type._cached_bind_processor(
+        dialect) for name in names]
     quoted = ", ".join(dialect.identifier_preparer.quote(name) for name in names)
     driver = connection.connection.driver_connection
     assert driver is not None
@@ -56,6 +59,15 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
         for row in rows:
             copy.write_row([value if process is None else process(value)  # None too: JSON null, as INSERT
                             for value, process in zip(row.values(), processors, strict=True)])
+
+
+def json_text(value: Any) -> str:
+    """A JSON column's text for COPY, by orjson: the json module was a tenth of a triage batch's time. None is
+    JSON null, as an INSERT through the column's type writes it."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:  # what orjson refuses (an integer past 64 bits): as the json module writes it
+        return json.dumps(value)
 
 
 def _column_values(obj: Base) -> dict[str, Any]:

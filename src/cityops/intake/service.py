@@ -31,6 +31,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import ReturningInsert
 
+from cityops.core import bulk
 from cityops.core.clock import CHINA_TZ
 from cityops.core.errors import NotFound
 from cityops.intake.models import Report
@@ -160,10 +161,23 @@ def record_triage(*, session: Session, outcomes: Sequence[dict[str, Any]]) -> No
     statement given every report."""
     if not outcomes:
         return
+    if session.get_bind().dialect.name == "postgresql":  # one statement of arrays, not one per report
+        session.execute(_UNNEST_UPDATE, {
+            "ids": [o["report_id"] for o in outcomes], "statuses": [o["status"] for o in outcomes],
+            "case_ids": [o["case_id"] for o in outcomes], "regions": [o["region_code"] for o in outcomes],
+            "triages": [bulk.json_text(o["triage"]) for o in outcomes]})
+        return
     table = cast(Table, Report.__table__)
     statement = (update(table).where(table.c.id == bindparam("report_id"))
                  .values({name: bindparam(name) for name in ("status", "case_id", "region_code", "triage")}))
     session.connection().execute(statement, list(outcomes))
+
+
+_UNNEST_UPDATE = text(
+    "UPDATE reports SET status = u.status, case_id = u.case_id, region_code = u.region_code, triage = u.triage::json "
+    "FROM unnest(CAST(:ids AS bigint[]), CAST(:statuses AS text[]), CAST(:case_ids AS bigint[]), "
+    "CAST(:regions AS text[]), CAST(:triages AS text[])) AS u(id, status, case_id, region_code, triage) "
+    "WHERE reports.id = u.id")
 
 
 def load(*, session: Session, ids: Sequence[int]) -> Sequence[Report]:
