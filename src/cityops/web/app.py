@@ -24,6 +24,7 @@ from cityops.insight import views as insight_views
 from cityops.intake import open311
 from cityops.intake import views as intake_views
 from cityops.intake.batcher import IntakeBatcher
+from cityops.intake.fast_lane import IntakeFastLane
 from cityops.org import views as org_views
 from cityops.platform import Platform
 from cityops.regions import views as regions_views
@@ -70,6 +71,7 @@ def create_app(platform: Platform, *, start_bus: bool = True) -> FastAPI:
     app.state.platform = platform
     app.state.intake_batcher = batcher
     app.state.metrics = health.HttpMetrics()
+    app.add_middleware(IntakeFastLane, platform=platform, batcher=batcher)  # innermost: metrics and session see it
     app.add_middleware(health.MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(SessionMiddleware, secret_key=secret.get_secret_value(), session_cookie="cityops_session",
                        same_site="lax", https_only=False, max_age=12 * 3600)

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
 
 from cityops.core.errors import Unauthenticated
 from cityops.core.security import token_digest
@@ -29,11 +30,16 @@ def read_session(platform: Annotated[Platform, Depends(get_platform)]) -> Iterat
         yield session
 
 
-def _bearer_token(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
+def bearer_token(headers: Headers) -> str | None:
+    """The API key a request carries: `Authorization: Bearer …` or `X-API-Key`."""
+    header = headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         return header[7:].strip()
-    return request.headers.get("x-api-key")
+    return headers.get("x-api-key")
+
+
+def _bearer_token(request: Request) -> str | None:
+    return bearer_token(request.headers)
 
 
 class PrincipalCache:
@@ -63,7 +69,11 @@ class PrincipalCache:
 
 
 def _cache(request: Request) -> PrincipalCache:
-    caches = request.app.state.platform.caches
+    return principal_cache(request.app.state.platform)
+
+
+def principal_cache(platform: Platform) -> PrincipalCache:
+    caches = platform.caches
     cache = caches.get("web.principals")
     if not isinstance(cache, PrincipalCache):
         cache = caches["web.principals"] = PrincipalCache()
@@ -92,11 +102,16 @@ def resolve_principal(request: Request, session: Session) -> Principal | None:
     return principal
 
 
+def remembered_key(platform: Platform, token: str) -> Principal | None:
+    """The principal of an API key the cache holds as valid; None when unknown, expired or invalid."""
+    return principal_cache(platform).peek("key:" + token_digest(token))
+
+
 def _remembered(request: Request) -> Principal | None:
     """resolve_principal's answer when the cache holds it, without a session or a thread."""
     token = _bearer_token(request)
     if token:
-        return _cache(request).peek("key:" + token_digest(token))
+        return remembered_key(get_platform(request), token)
     staff_id = _session_staff_id(request)
     return None if staff_id is None else _cache(request).peek(f"staff:{staff_id}")
 
