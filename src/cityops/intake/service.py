@@ -161,11 +161,9 @@ def record_triage(*, session: Session, outcomes: Sequence[dict[str, Any]]) -> No
     statement given every report."""
     if not outcomes:
         return
-    if session.get_bind().dialect.name == "postgresql":  # one statement of arrays, not one per report
-        session.execute(_UNNEST_UPDATE, {
-            "ids": [o["report_id"] for o in outcomes], "statuses": [o["status"] for o in outcomes],
-            "case_ids": [o["case_id"] for o in outcomes], "regions": [o["region_code"] for o in outcomes],
-            "triages": [bulk.json_text(o["triage"]) for o in outcomes]})
+    if session.get_bind().dialect.name == "postgresql":
+        # One statement given one JSON document: the server parses it far faster than the driver builds arrays.
+        session.connection().exec_driver_sql(_RECORDSET_UPDATE, (bulk.json_text(list(outcomes)),))
         return
     table = cast(Table, Report.__table__)
     statement = (update(table).where(table.c.id == bindparam("report_id"))
@@ -173,11 +171,10 @@ def record_triage(*, session: Session, outcomes: Sequence[dict[str, Any]]) -> No
     session.connection().execute(statement, list(outcomes))
 
 
-_UNNEST_UPDATE = text(
-    "UPDATE reports SET status = u.status, case_id = u.case_id, region_code = u.region_code, triage = u.triage::json "
-    "FROM unnest(CAST(:ids AS bigint[]), CAST(:statuses AS text[]), CAST(:case_ids AS bigint[]), "
-    "CAST(:regions AS text[]), CAST(:triages AS text[])) AS u(id, status, case_id, region_code, triage) "
-    "WHERE reports.id = u.id")
+_RECORDSET_UPDATE = (
+    "UPDATE reports SET status = u.status, case_id = u.case_id, region_code = u.region_code, triage = u.triage "
+    "FROM json_to_recordset(%s::json) AS u(report_id bigint, status text, case_id bigint, region_code text, "
+    "triage json) WHERE reports.id = u.report_id")
 
 
 def load(*, session: Session, ids: Sequence[int]) -> Sequence[Report]:
