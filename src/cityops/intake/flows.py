@@ -8,10 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from cityops.core import bulk
 from cityops.core import photos as photo_store
 from cityops.core.errors import ValidationFailed
-from cityops.core.models import OutboxMessage
 from cityops.core.uow import UnitOfWork
 from cityops.intake import service
 from cityops.intake.schemas import ReportIn
@@ -69,10 +67,8 @@ def receive_many(platform: Platform, *, reports: Sequence[ReportIn], submitted_b
 
 def _store(uow: UnitOfWork, rows: list[dict[str, Any]]) -> list[Receipt]:
     stored = service.insert_many_if_new(session=uow.session, rows=rows)
-    for public_id, created in stored:
-        if created:
-            uow.publish(RECEIVED_SUBJECT, {"report": public_id}, key=f"report.received:{public_id}")
-    bulk.insert_pending(uow.session, (OutboxMessage,))  # one multi-row INSERT, no ids asked back
+    uow.publish_many([(RECEIVED_SUBJECT, {"report": public_id}, f"report.received:{public_id}")
+                      for public_id, created in stored if created])  # plain rows at once, no ORM objects
     return [Receipt(public_id=public_id, duplicate=not created) for public_id, created in stored]
 
 
