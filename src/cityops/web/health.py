@@ -24,6 +24,16 @@ class HttpMetrics:
                                 registry=self.registry)
         self.latency = Histogram("cityops_http_request_duration_seconds", "HTTP request latency",
                                  ["method", "route"], registry=self.registry)
+        self._children: dict[tuple[str, str, int], tuple[Histogram, Counter]] = {}
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        """One request. The labelled children are kept: looking them up checks labels and takes a lock."""
+        children = self._children.get((method, route, status))
+        if children is None:
+            children = self._children[(method, route, status)] = (
+                self.latency.labels(method, route), self.requests.labels(method, route, str(status)))
+        children[0].observe(seconds)
+        children[1].inc()
 
 
 class MetricsMiddleware:
@@ -49,9 +59,7 @@ class MetricsMiddleware:
         finally:
             # Label by the route's template, not the raw path, so ids do not explode the label set.
             route = getattr(scope.get("route"), "path", None) or "unmatched"
-            method = scope.get("method", "")
-            self.metrics.latency.labels(method, route).observe(time.perf_counter() - started)
-            self.metrics.requests.labels(method, route, str(status[0])).inc()
+            self.metrics.observe(scope.get("method", ""), route, status[0], time.perf_counter() - started)
 
 
 @router.get("/healthz", include_in_schema=False)
