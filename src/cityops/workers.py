@@ -39,14 +39,14 @@ class Background:
 
 async def start(platform: Platform) -> Background:
     bus = await platform.start_bus()
-    await bus.subscribe(RECEIVED_SUBJECT, durable="triage", handler=triage.bus_handler(platform))
-    background = Background()
-    background.tasks.append(asyncio.create_task(_every(platform.settings.deadline_sweep_interval_s,
-                                                       sweep_deadlines, platform), name="deadline-sweep"))
     # The table is the queue; bus messages only wake the worker early. Polling it too means reports received
     # while no worker ran, or announced on another process's in-process bus, are never left behind.
-    background.tasks.append(asyncio.create_task(_every(platform.settings.triage_poll_s, triage.drain, platform),
-                                                name="triage-poll"))
+    waker = triage.Waker(platform, poll_s=platform.settings.triage_poll_s)
+    await bus.subscribe(RECEIVED_SUBJECT, durable="triage", handler=waker.handle)
+    background = Background()
+    background.tasks.append(asyncio.create_task(waker.run(), name="triage"))
+    background.tasks.append(asyncio.create_task(_every(platform.settings.deadline_sweep_interval_s,
+                                                       sweep_deadlines, platform), name="deadline-sweep"))
     background.tasks.append(asyncio.create_task(_every(platform.settings.vitals_interval_s, run_vital_signs,
                                                        platform), name="vital-signs"))
     background.tasks.append(asyncio.create_task(_every(platform.settings.quality_interval_s, run_quality_checks,

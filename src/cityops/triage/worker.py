@@ -10,6 +10,7 @@ report is marked failed and kept as a dead letter while the rest of the batch go
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from cityops.cases import service as case_service
 from cityops.cases.changes import NewCase
 from cityops.catalog.cache import routing_table
 from cityops.catalog.routing import RoutingTable
-from cityops.core.bus.base import Handler, Message
+from cityops.core.bus.base import Message
 from cityops.core.models import DeadLetter
 from cityops.core.uow import UnitOfWork
 from cityops.intake import service as reports
@@ -300,11 +301,29 @@ def _title(text: str) -> str:
     return first[:60] + ("…" if len(first) > 60 else "")
 
 
-def bus_handler(platform: Platform) -> Handler:
-    """The consumer of cityops.reports.received: each message wakes a batch (redelivery is harmless)."""
+class Waker:
+    """Runs `drain` one pass at a time: woken by each cityops.reports.received message, and every `poll_s` for
+    reports no message announced (received while no worker ran, or on another process's in-process bus).
 
-    async def handle(message: Message) -> None:
-        await asyncio.to_thread(drain, platform)
+    A message only wakes it: the table is the queue, so messages that arrive during a pass are all served by
+    the next one. Draining once per message instead, a burst of reports ran a pass for each, most of them
+    finding nothing left to do, and the others too small a batch to be worth their fixed cost."""
 
-    return handle
+    def __init__(self, platform: Platform, *, poll_s: float) -> None:
+        self._platform, self._poll_s = platform, poll_s
+        self._wake = asyncio.Event()
 
+    async def handle(self, message: Message) -> None:
+        """The bus consumer: redelivery is harmless, and nothing is lost if the process stops before the pass."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._poll_s):
+                    await self._wake.wait()
+            self._wake.clear()
+            try:
+                await asyncio.to_thread(drain, self._platform)
+            except Exception:  # a failed pass is logged and tried again; the loop must live on
+                log.exception("triage.pass_failed")
