@@ -24,8 +24,10 @@ class Case(Base):
         Index("ix_cases_state_region", "state", "region_code"),
         Index("ix_cases_department_state", "department_id", "state"),
         Index("ix_cases_due_at", "due_at"),
-        # Fusion: open cases of a category near a point (cells.py) or in a region, reported on lately.
-        Index("ix_cases_fusion_cell_category_last_report", "fusion_cell", "category_code", "last_report_at"),
+        # Fusion: open cases of a category near a point (cells.py, then a box around it) or in a region, reported
+        # on lately; the point and the time are in the index so only cases meeting every condition are read.
+        Index("ix_cases_fusion_cell_category_point_last_report", "fusion_cell", "category_code", "lat", "lng",
+              "last_report_at"),
         Index("ix_cases_category_last_report", "category_code", "last_report_at"),
         # The cockpit: open and overdue cases per region from the index alone; the last 30 days by category.
         Index("ix_cases_state_region_stage_due", "state", "region_code", "stage_due_at"),
