@@ -26,7 +26,6 @@ from cityops.intake.batcher import IntakeBatcher
 from cityops.intake.schemas import ReportIn
 from cityops.org.access import Principal
 from cityops.org.roles import allowed
-from cityops.platform import Platform
 from cityops.web import errors
 from cityops.web.deps import bearer_token, remembered_key
 
@@ -34,8 +33,8 @@ PATH = "/api/v1/reports"
 
 
 class IntakeFastLane:
-    def __init__(self, app: ASGIApp, *, platform: Platform, batcher: IntakeBatcher) -> None:
-        self.app, self.platform, self.batcher = app, platform, batcher
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
         self.route = next(r for r in views.router.routes
                           if isinstance(r, APIRoute) and r.path == PATH and "POST" in (r.methods or ()))
 
@@ -50,9 +49,10 @@ class IntakeFastLane:
             await self.app(scope, _replay(received, receive), send)
             return
         scope["route"] = self.route  # the metrics label, as when the router matched it
+        batcher: IntakeBatcher = scope["app"].state.intake_batcher
         response: Response
         try:
-            receipt = await self.batcher.submit(report, principal)
+            receipt = await batcher.submit(report, principal)
         except DomainError as exc:  # e.g. an unknown photo: the same handler the route's errors go to
             response = await errors.domain_error_handler(Request(scope, receive), exc)
         else:
@@ -66,7 +66,7 @@ class IntakeFastLane:
         headers = Headers(scope=scope)
         media_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
         token = bearer_token(headers) if media_type == "application/json" else None
-        principal = remembered_key(self.platform, token) if token else None
+        principal = remembered_key(scope["app"].state.platform, token) if token else None
         return principal if principal is not None and allowed(principal.role, "reports.create") else None
 
 

@@ -71,7 +71,7 @@ def create_app(platform: Platform, *, start_bus: bool = True) -> FastAPI:
     app.state.platform = platform
     app.state.intake_batcher = batcher
     app.state.metrics = health.HttpMetrics()
-    app.add_middleware(IntakeFastLane, platform=platform, batcher=batcher)  # innermost: metrics and session see it
+    app.add_middleware(IntakeFastLane)  # the innermost: metrics and session see its requests as any other
     app.add_middleware(health.MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(SessionMiddleware, secret_key=secret.get_secret_value(), session_cookie="cityops_session",
                        same_site="lax", https_only=False, max_age=12 * 3600)
