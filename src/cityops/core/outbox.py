@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 import structlog
 from sqlalchemy import select, update
@@ -21,15 +21,20 @@ from cityops.core.models import OutboxMessage
 log = structlog.get_logger(__name__)
 
 
-def _claim_batch(db: Database, limit: int) -> Sequence[OutboxMessage]:
+class Pending(NamedTuple):
+    id: int
+    subject: str
+    key: str
+    payload: dict[str, Any]
+
+
+def _claim_batch(db: Database, limit: int) -> list[Pending]:
+    # Plain rows, not ORM objects: the triage worker relays four messages for every report it triages.
+    table = OutboxMessage.__table__.c
     with db.session() as session:
-        query = (select(OutboxMessage).where(OutboxMessage.published_at.is_(None))
-                 .order_by(OutboxMessage.id).limit(limit))
-        rows = session.scalars(query).all()
-        # Detach them loaded: leaving db.session() rolls back, which would expire them and make every
-        # attribute access afterwards fail with DetachedInstanceError.
-        session.expunge_all()
-        return rows
+        query = (select(table.id, table.subject, table.key, table.payload).where(table.published_at.is_(None))
+                 .order_by(table.id).limit(limit))
+        return [Pending._make(row) for row in session.execute(query)]
 
 
 def _mark_published(db: Database, ids: list[int], clock: Clock) -> None:
