@@ -39,7 +39,7 @@ from cityops.triage.model_store import current_classifier
 
 log = structlog.get_logger(__name__)
 TRIAGE = system_principal("triage")
-BATCH = 200
+BATCH = 500
 
 
 TRIAGED, WAITING, FUSED = "triaged", "waiting", "fused"  # a report's status once triaged
