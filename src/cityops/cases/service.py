@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache, cached_property
@@ -348,13 +348,16 @@ def fetch(*, session: Session, queries: Sequence[CandidateQuery]) -> list[list[C
     return found
 
 
-def overlay(query: CandidateQuery, stored: Sequence[CaseRow], changed: Mapping[int, CaseRow]) -> list[CaseRow]:
+def overlay(query: CandidateQuery, stored: Sequence[CaseRow], changed: Mapping[int, CaseRow],
+            nearby: Iterable[CaseRow] | None = None) -> list[CaseRow]:
     """What the query would read had the caller written its changes (`changed`: the cases its transaction opened
-    or attached a report to, as they are now): the same condition, order and number of rows."""
+    or attached a report to, as they are now): the same condition, order and number of rows. `nearby`, when
+    given, holds every changed case the query could admit (those in its cells), so a batch of hundreds does
+    not test each of its cases for each of its reports."""
     if not changed:
         return list(stored)
     rows = {row.id: row for row in stored if row.id not in changed}
-    rows.update((row.id, row) for row in changed.values() if query.admits(row))
+    rows.update((row.id, row) for row in (changed.values() if nearby is None else nearby) if query.admits(row))
     ordered = sorted(rows.values(), key=lambda row: (row.last_report_at, row.id), reverse=True)
     return ordered[:query.shape[2]]
 

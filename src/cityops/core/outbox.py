@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 
 from cityops.core.bus.base import Bus
 from cityops.core.clock import Clock, SystemClock
@@ -39,7 +39,8 @@ def _claim_batch(db: Database, limit: int) -> list[Pending]:
 
 def _mark_published(db: Database, ids: list[int], clock: Clock) -> None:
     with db.writer_sessionmaker() as session:
-        session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(published_at=clock.now()))
+        table = cast(Table, OutboxMessage.__table__)  # the table, not the class: no ORM bulk-update machinery
+        session.execute(update(table).where(table.c.id.in_(ids)).values(published_at=clock.now()))
         session.commit()
 
 

@@ -35,31 +35,39 @@ class BatchFusion:
         self._queries = [_query(incoming, policy) for incoming, policy in zip(incomings, self._policies, strict=True)]
         self._stored = cases.fetch(session=session, queries=self._queries)
         self._changed: dict[int, cases.CaseRow] = {}  # the batch's cases as they are now, not yet written
+        self._in_cell: dict[int | None, set[int]] = {}  # the ids of those cases by fusion cell
         self._seen: dict[int, cases.CaseRow] = {}  # every stored case read, to attach to one without re-reading
 
     def decide(self, i: int) -> FusionDecision:
         query = self._queries[i]
         for row in self._stored[i]:
             self._seen.setdefault(row.id, row)
-        rows = cases.overlay(query, self._stored[i], self._changed)
+        nearby = None
+        if query.shape[0] == "cells":  # only a case in one of the query's cells can be admitted
+            nearby = [self._changed[case_id] for cell in query.cells or () for case_id in self._in_cell.get(cell, ())]
+        rows = cases.overlay(query, self._stored[i], self._changed, nearby)
         return decide(self._incomings[i], [_candidate(row) for row in cases.nearest(query, rows)],
                       self._policies[i])
 
     def opened(self, i: int, case_id: int, region_code: str) -> None:
         """Report i opened case `case_id` (its text, time, place and category are the report's)."""
         incoming = self._incomings[i]
-        self._changed[case_id] = cases.CaseRow(
+        self._keep(cases.CaseRow(
             id=case_id, description=incoming.text, last_report_at=incoming.at, lng=incoming.lng, lat=incoming.lat,
             category_code=incoming.category_code, region_code=region_code, received_at=incoming.at,
             fusion_cell=cell_of(incoming.lng, incoming.lat) if incoming.lng is not None and incoming.lat is not None
-            else None)
+            else None))
 
     def attached(self, case_id: int, at: datetime) -> None:
         """A report received at `at` joined the case: its latest report moves on, as attaching writes it."""
         row = self._changed.get(case_id) or self._seen[case_id]
         if at > row.last_report_at:
             row = row._replace(last_report_at=at)
-        self._changed[case_id] = row
+        self._keep(row)
+
+    def _keep(self, row: cases.CaseRow) -> None:
+        self._changed[row.id] = row
+        self._in_cell.setdefault(row.fusion_cell, set()).add(row.id)
 
 
 def _query(incoming: Incoming, policy: FusionPolicy) -> cases.CandidateQuery:
