@@ -10,9 +10,12 @@ It creates its own schema (PostgreSQL) or file (SQLite), loads the demo city, st
 run, GET /healthz of the same server as the baseline: the most any endpoint of this server does here.
 With --profile DIR, py-spy (pip install py-spy) samples every server process during the report phase alone and
 writes one collapsed-stack file per process there (on-CPU samples only), to see where a report's time goes.
-By default the clients send as fast as they are answered (the most intake accepts); with --rate N they send N
-reports a second whatever the answers (latency counted from when each was due), which shows the case lag at a
-rate the worker can keep up with. `cores_busy_during_reports` says where the machine's CPU went meanwhile.
+
+By default the clients send the goal's 1,000 reports a second whatever the answers (open loop; latency counted
+from when each was due, so a server that falls behind shows it in p99), and `goal` says whether that rate was
+accepted with p99 under 100 ms and every report the benchmark sent became a routed case within 5 s. With
+--rate 0 they send as fast as they are answered instead: the most intake accepts, more than the one triage
+worker then keeps up with. `cores_busy_during_reports` says where the machine's CPU went meanwhile.
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ TEXTS = [
     "{place}垃圾堆放没人清运，气味很大",
     "{place}工地夜间施工噪声扰民",
 ]
+GOAL_RATE, GOAL_P99_MS, GOAL_LAG_S = 1000.0, 100.0, 5.0  # the issue's goal on PostgreSQL on a 2-core machine
 PLACES = ["人民西路与共青团路路口", "柳泉路中段", "华光路公交站", "金晶大道", "西五路菜市场", "张周路与联通路交叉口"]
 
 
@@ -274,12 +278,21 @@ def case_lag(url: str, timeout_s: float, after_id: int) -> dict[str, float | int
         "reports_with_case": len(rows),
         "reports_routed": sum(1 for *_, dep in rows if dep is not None),
         "reports_routed_within_5s": sum(1 for received, at, dep in rows
-                                        if dep is not None and (utc(at) - utc(received)).total_seconds() <= 5),
+                                        if dep is not None and (utc(at) - utc(received)).total_seconds() <= GOAL_LAG_S),
         "case_lag_p50_s": round(lags[len(lags) // 2], 3) if lags else -1,
         "case_lag_p99_s": round(lags[int(len(lags) * 0.99) - 1], 3) if lags else -1,
         "case_lag_max_s": round(lags[-1], 3) if lags else -1,
         "drain_wait_s": round(time.perf_counter() - waited, 2),
     }
+
+
+def goal(rate: float, p99_ms: float, refused: int, lag: dict[str, float | int]) -> dict[str, object]:
+    """Whether this run meets the goal: the goal rate accepted (within 1 %, the sender's own pacing) with none
+    refused, p99 under the limit, and every report the benchmark sent routed within the lag limit."""
+    routed_in_time = lag.get("reports_routed_within_5s", -1)
+    return {"rate_per_s": GOAL_RATE, "p99_ms_under": GOAL_P99_MS, "case_within_s": GOAL_LAG_S,
+            "met": bool(rate >= GOAL_RATE * 0.99 and refused == 0 and p99_ms < GOAL_P99_MS
+                        and routed_in_time == lag.get("reports_total"))}
 
 
 def main() -> None:
@@ -293,9 +306,8 @@ def main() -> None:
     parser.add_argument("--bus-url", default="memory://")
     parser.add_argument("--worker-processes", type=int, default=1,
                         help="triage worker processes; 0 measures intake alone (no case lag)")
-    parser.add_argument("--rate", type=float, default=None,
-                        help="send reports at this many per second (open loop) instead of as fast as answered: "
-                             "the lag at a rate the whole pipeline can keep up with")
+    parser.add_argument("--rate", type=float, default=GOAL_RATE,
+                        help="send reports at this many per second (open loop); 0: as fast as they are answered")
     parser.add_argument("--reconnect", action="store_true",
                         help="a new connection per request (baseline too), so the API processes share the load; "
                              "kept-alive connections may all land on one of them")
@@ -379,6 +391,7 @@ def main() -> None:
                 "rate_target_per_s": args.rate,
                 "cores_busy_during_reports": cpu,
                 **lag,
+                "goal": goal(reports.ok / reports.elapsed_s, reports.percentile_ms(99), reports.errors, lag),
                 "machine": machine(),
             },
             ensure_ascii=False,
