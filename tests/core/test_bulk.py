@@ -1,28 +1,29 @@
-"""core.bulk.insert_pending writes a transaction's new rows exactly as the ORM's flush would (both databases)."""
+"""core.bulk.insert_rows writes a transaction's new rows exactly as the ORM's flush would (both databases)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, text
+from sqlalchemy import Table, select, text
 
 from cityops.core import bulk
 from cityops.core.models import OutboxMessage
 from cityops.platform import Platform
 
 AT = datetime(2026, 12, 7, 1, 0, tzinfo=UTC)
-PAYLOADS: list[dict[str, Any] | None] = [{"report": "R1", "中文": "井盖"}, None, {"n": [1, 2.5, None]}]
+PAYLOADS: list[dict[str, Any] | None] = [{"report": "R1", "中文": "井盖"}, None, {"n": [1, 2.5, None]},
+                                         {"big": 2**70, 3: "a number as a key"}]
 
 
 def add_messages(platform: Platform, prefix: str, *, in_bulk: bool) -> None:
     with platform.uow() as uow:
-        for i, payload in enumerate(PAYLOADS):
-            uow.session.add(OutboxMessage(subject=f"{prefix}.subject", key=f"{prefix}:{i}", payload=payload,
-                                          created_at=AT))
+        rows = [{"subject": f"{prefix}.subject", "key": f"{prefix}:{i}", "payload": payload, "created_at": AT,
+                 "published_at": None} for i, payload in enumerate(PAYLOADS)]
         if in_bulk:
-            bulk.insert_pending(uow.session, (OutboxMessage,))
-            assert not uow.session.new  # taken out of the session: the commit writes nothing twice
+            bulk.insert_rows(uow.session, cast(Table, OutboxMessage.__table__), rows)
+        else:
+            uow.session.add_all(OutboxMessage(**row) for row in rows)
         uow.commit()
 
 
@@ -41,5 +42,5 @@ def test_rows_inserted_in_bulk_read_back_as_the_flush_writes_them_in_the_order_a
     add_messages(platform, "orm", in_bulk=False)
     add_messages(platform, "bulk", in_bulk=True)
     assert stored(platform, "bulk") == stored(platform, "orm")
-    assert [row[0] for row in stored(platform, "bulk")] == ["0", "1", "2"]  # ids follow the order added
+    assert [row[0] for row in stored(platform, "bulk")] == ["0", "1", "2", "3"]  # ids follow the order added
     assert stored(platform, "bulk")[1][1] is False  # None is stored as JSON null, as the flush stores it

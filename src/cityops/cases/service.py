@@ -49,20 +49,10 @@ def lock(*, session: Session, case_id: int) -> Case:
     return case
 
 
-def lock_many(*, session: Session, ids: Sequence[int]) -> dict[int, Case]:
-    """Several cases locked in one query, in id order (two workers locking overlapping sets cannot deadlock);
-    NotFound when one of them does not exist."""
-    if not ids:
-        return {}
-    query = select(Case).where(Case.id.in_(sorted(set(ids)))).order_by(Case.id).with_for_update()
-    found = {case.id: case for case in session.scalars(query)}
-    if len(found) != len(set(ids)):
-        raise NotFound()
-    return found
-
-
 def lock_rows(*, session: Session, ids: Sequence[int], columns: Sequence[str]) -> dict[int, dict[str, Any]]:
-    """`lock_many` as plain rows of these columns (the triage worker changes them and writes them back in bulk)."""
+    """Several cases locked in one query, in id order (two workers locking overlapping sets cannot deadlock), as
+    plain rows of these columns (the triage worker changes them and writes them back in bulk); NotFound when one
+    of them does not exist."""
     if not ids:
         return {}
     table = Case.__table__.c

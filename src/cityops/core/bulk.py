@@ -1,40 +1,21 @@
-"""Writing many new rows of a unit of work as plain multi-row INSERTs instead of through the ORM's flush.
+"""Writing many new rows as plain rows instead of through the ORM's flush.
 
 The flush asks the database for every generated id back (RETURNING, in one statement of hundreds of rows that
-the driver parses anew each time) and registers each row in the session. For rows a transaction only adds and
-never reads back (a batch's cases, timeline, audit records, outbox messages) that is most of the cost of
-writing them. `insert_pending` takes them out of the session and inserts them table by table (COPY on
-PostgreSQL), each table's rows in the order they were added, so generated ids and the audit chain come out as
-the flush would give them.
+the driver parses anew each time) and registers each row in the session; building the ORM objects costs more
+still. For rows a transaction only adds and never reads back (a triage batch's cases, timeline, audit records,
+outbox messages) `insert_rows` writes dictionaries table by table (COPY on PostgreSQL), in the order given, so
+generated ids come out as the flush would give them.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any
 
 import orjson
-from sqlalchemy import JSON, Table, insert, inspect
+from sqlalchemy import JSON, Table, insert
 from sqlalchemy.orm import Session
-
-from cityops.core.db import Base
-
-
-def insert_pending(session: Session, models: Sequence[type[Base]]) -> None:
-    """The session's new objects of these models, inserted now in the given model order (a table that others
-    refer to first) and no longer in the session. The caller must not use those objects afterwards."""
-    kinds = tuple(models)
-    pending = sorted((obj for obj in session.new if isinstance(obj, kinds)),
-                     key=lambda obj: inspect(obj).insert_order or 0)
-    rows: dict[type[Base], list[dict[str, Any]]] = {}
-    for obj in pending:
-        session.expunge(obj)
-        rows.setdefault(type(obj), []).append(_column_values(obj))
-    for model in kinds:
-        if model in rows:
-            insert_rows(session, cast(Table, model.__table__), rows[model])
 
 
 def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
@@ -68,29 +49,3 @@ def json_text(value: Any) -> str:
         return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
     except TypeError:  # what orjson refuses (an integer past 64 bits): as the json module writes it
         return json.dumps(value)
-
-
-def _column_values(obj: Base) -> dict[str, Any]:
-    """The row's values by column as the flush would write them: a column never set gets its default, and a
-    generated id is left out for the database to assign."""
-    values = inspect(obj).dict
-    found: dict[str, Any] = {}
-    for attr, column, default, generated in _columns(type(obj)):
-        if attr in values:
-            if not (generated and values[attr] is None):
-                found[column] = values[attr]
-        elif not generated:
-            found[column] = default
-    return found
-
-
-@functools.cache
-def _columns(model: type[Base]) -> list[tuple[str, str, Any, bool]]:
-    """(attribute, column, default when never set, generated id) for each column of the model."""
-    table = cast(Table, model.__table__)
-    found = []
-    for prop in inspect(model).column_attrs:
-        column = prop.columns[0]
-        default = column.default.arg if column.default is not None and column.default.is_scalar else None
-        found.append((prop.key, column.key, default, column is table.autoincrement_column))
-    return found

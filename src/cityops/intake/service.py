@@ -117,21 +117,6 @@ def reports_of_case(*, session: Session, case_id: int) -> Sequence[Report]:
     return session.scalars(select(Report).where(Report.case_id == case_id).order_by(Report.id)).all()
 
 
-def pending_ids(*, session: Session, limit: int) -> list[int]:
-    query = select(Report.id).where(Report.status == "received").order_by(Report.id).limit(limit)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)  # several workers share the queue
-    return list(session.scalars(query))
-
-
-def claim(*, session: Session, limit: int) -> Sequence[Report]:
-    """The oldest received reports, locked for this transaction, in one query (pending_ids and load at once)."""
-    query = select(Report).where(Report.status == "received").order_by(Report.id).limit(limit)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)  # several workers share the queue
-    return session.scalars(query).all()
-
-
 class ReportRow(NamedTuple):
     """A received report as triage reads it (plain data: a batch holds hundreds)."""
 
