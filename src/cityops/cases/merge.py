@@ -39,8 +39,8 @@ def attach_report(uow: UnitOfWork, platform: Platform, *, case_id: int, report_p
 
 
 def attach(uow: UnitOfWork, *, case: Case, report: Report, evidence: dict[str, Any], actor: Principal) -> Case:
-    """attach_report for a case and a report the caller has already locked and loaded (the triage worker
-    locks a whole batch's cases in one query and holds its reports since it claimed them)."""
+    """attach_report for a case and a report the caller has already locked and loaded. (The triage worker
+    attaches a whole batch's reports as rows, opening.Batch.attach, with the same checks and records.)"""
     ensure_in_scope(actor, case.region_code)
     if report.case_id == case.id:
         return case
