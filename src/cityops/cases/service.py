@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache, cached_property
 from typing import Any, NamedTuple
 
-from sqlalchemy import DateTime, Float, Integer, Select, String, any_, bindparam, column, func, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Float,
+    Integer,
+    Select,
+    String,
+    any_,
+    bindparam,
+    column,
+    func,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Session
 
@@ -307,9 +321,10 @@ def fusion_candidates(*, session: Session, lng: float | None, lat: float | None,
     coordinates, those within `radius_m`, nearest first; without, those in the region or in a region holding
     it, latest first. At most `limit`.
 
-    With coordinates the index on (fusion_cell, category_code, last_report_at) narrows a million open cases to
-    the few in the cells around the point; the exact distance is then computed here. In a hotspot the newest
-    `limit` × 4 in the cells are measured, so the work per report stays bounded."""
+    With coordinates the index on (fusion_cell, category_code, lat, lng, last_report_at) narrows a million open
+    cases to the few in the cells around the point and inside the box around its radius; the exact distance is
+    then computed here. In a hotspot the newest `limit` × 4 in the box are measured, so the work per report
+    stays bounded."""
     query = CandidateQuery(lng=lng, lat=lat, radius_m=radius_m, since=since, region_code=region_code,
                            category_codes=tuple(category_codes) if category_codes is not None else None,
                            limit=limit)
@@ -370,23 +385,30 @@ def _candidate_columns() -> tuple[Any, ...]:
             Case.region_code, Case.received_at, Case.fusion_cell)
 
 
+def _candidates(where: str, by_category: bool, limit: int, value: Callable[[str], Any],
+                member: Callable[[Any, str], ColumnElement[bool]]) -> Select[*tuple[Any, ...]]:
+    """The candidate query's one definition, for one report or, lateral, for each of many: `value(name)` is a
+    parameter, `member(column, name)` says the column's value is in a list parameter."""
+    query = select(*_candidate_columns()).where(Case.last_report_at >= value("since"), Case.state.in_(OPEN))
+    if by_category:
+        query = query.where(member(Case.category_code, "categories"))
+    if where == "cells":
+        query = query.where(member(Case.fusion_cell, "cells"), Case.lng.between(value("west"), value("east")),
+                            Case.lat.between(value("south"), value("north")))
+    elif where == "located":  # a radius too wide for a cell list: every located case, newest first
+        query = query.where(Case.fusion_cell.is_not(None))
+    else:
+        query = query.where(or_(Case.region_code.like(value("inside"), escape="\\"),
+                                member(Case.region_code, "holders")))
+    return query.order_by(Case.last_report_at.desc(), Case.id.desc()).limit(limit)
+
+
 @cache
 def _fusion_query(where: str, by_category: bool, limit: int) -> Select[*tuple[Any, ...]]:
     """Built once per shape with bound parameters: building the expression anew for every report costs more
     than the indexed query itself."""
-    query = select(*_candidate_columns()).where(Case.last_report_at >= bindparam("since"), Case.state.in_(OPEN))
-    if by_category:
-        query = query.where(Case.category_code.in_(bindparam("categories", expanding=True)))
-    if where == "cells":
-        query = query.where(Case.fusion_cell.in_(bindparam("cells", expanding=True)),
-                            Case.lng.between(bindparam("west"), bindparam("east")),
-                            Case.lat.between(bindparam("south"), bindparam("north")))
-    elif where == "located":  # a radius too wide for a cell list: every located case, newest first
-        query = query.where(Case.fusion_cell.is_not(None))
-    else:
-        query = query.where(or_(Case.region_code.like(bindparam("inside"), escape="\\"),
-                                Case.region_code.in_(bindparam("holders", expanding=True))))
-    return query.order_by(Case.last_report_at.desc(), Case.id.desc()).limit(limit)
+    return _candidates(where, by_category, limit, bindparam,
+                       lambda col, name: col.in_(bindparam(name, expanding=True)))
 
 
 @cache
@@ -399,18 +421,8 @@ def _lateral_query(where: str, by_category: bool, limit: int) -> Select[*tuple[A
                        column("inside", String), column("holders", ARRAY(String)), column("west", Float),
                        column("south", Float), column("east", Float), column("north", Float))
          .render_derived(name="q", with_types=True))
-    inner = select(*_candidate_columns()).where(Case.last_report_at >= q.c.since, Case.state.in_(OPEN))
-    if by_category:
-        inner = inner.where(Case.category_code == any_(q.c.categories))
-    if where == "cells":
-        inner = inner.where(Case.fusion_cell == any_(q.c.cells), Case.lng.between(q.c.west, q.c.east),
-                            Case.lat.between(q.c.south, q.c.north))
-    elif where == "located":
-        inner = inner.where(Case.fusion_cell.is_not(None))
-    else:
-        inner = inner.where(or_(Case.region_code.like(q.c.inside, escape="\\"),
-                                Case.region_code == any_(q.c.holders)))
-    found = inner.order_by(Case.last_report_at.desc(), Case.id.desc()).limit(limit).lateral("found")
+    found = _candidates(where, by_category, limit, lambda name: q.c[name],
+                        lambda col, name: col == any_(q.c[name])).lateral("found")
     return select(q.c.i, *found.c).select_from(q.join(found, true())).order_by(q.c.i)
 
 

@@ -38,10 +38,6 @@ def bearer_token(headers: Headers) -> str | None:
     return headers.get("x-api-key")
 
 
-def _bearer_token(request: Request) -> str | None:
-    return bearer_token(request.headers)
-
-
 class PrincipalCache:
     """Who a token or session is, remembered for a few seconds: busy programs send hundreds of requests a
     second, and looking the key and its region path up each time would cost three queries per request.
@@ -87,7 +83,7 @@ def _session_staff_id(request: Request) -> int | None:
 
 
 def resolve_principal(request: Request, session: Session) -> Principal | None:
-    token = _bearer_token(request)
+    token = bearer_token(request.headers)
     if token:
         principal = _cache(request).get("key:" + token_digest(token), lambda: _api_key_principal(session, token))
         if principal is None:
@@ -109,7 +105,7 @@ def remembered_key(platform: Platform, token: str) -> Principal | None:
 
 def _remembered(request: Request) -> Principal | None:
     """resolve_principal's answer when the cache holds it, without a session or a thread."""
-    token = _bearer_token(request)
+    token = bearer_token(request.headers)
     if token:
         return remembered_key(get_platform(request), token)
     staff_id = _session_staff_id(request)
